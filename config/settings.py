@@ -1,0 +1,77 @@
+"""One settings class for every service, validated at startup.
+
+Values come from the environment with the prefix `TRACKMINT_` (for example
+`TRACKMINT_DATABASE_URL`), then from an optional `.env` file.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACKMINT_", env_file=".env", extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+    # Where `trackmint up` keeps embedded PostgreSQL and NATS, and the state file
+    # other commands read to reach them.
+    data_dir: Path = Path(".trackmint")
+
+    # Unset means "the embedded servers of data_dir".
+    database_url: str | None = None
+    nats_url: str | None = None
+    # Prefix for stream, subject and consumer names, so installations can share a NATS server.
+    nats_namespace: str = Field("", pattern=r"^[a-z0-9_]*$", max_length=32)
+    database_pool_size: int = Field(10, ge=1, le=200)
+
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = Field(50051, ge=0, le=65535)
+    query_host: str = "127.0.0.1"
+    query_port: int = Field(8000, ge=0, le=65535)
+
+    # JetStream stream of accepted events.
+    stream_max_bytes: int = Field(10 * GIB, ge=MIB)
+    stream_max_age_seconds: float = Field(timedelta(days=7).total_seconds(), gt=0)
+    stream_duplicate_window_seconds: float = Field(120, gt=0)
+    stream_replicas: int = Field(1, ge=1, le=5)
+    stream_storage: Literal["file", "memory"] = "file"
+
+    # Input limits enforced by ingest.
+    max_batch_events: int = Field(1000, ge=1, le=10_000)
+    max_batch_bytes: int = Field(1 * MIB, ge=KIB, le=64 * MIB)
+    max_event_bytes: int = Field(32 * KIB, ge=256)
+    max_id_length: int = Field(200, ge=16)
+    max_name_length: int = Field(200, ge=16)
+    max_properties_depth: int = Field(10, ge=1, le=64)
+    max_event_future_seconds: float = Field(3600, ge=0)
+    max_event_age_days: float = Field(730, gt=0)
+    api_key_cache_ttl_seconds: float = Field(5.0, gt=0, le=60)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+
+    # Processor.
+    processor_fetch_messages: int = Field(64, ge=1, le=10_000)
+    processor_fetch_timeout_seconds: float = Field(0.25, gt=0)
+    processor_ack_wait_seconds: float = Field(60, gt=1)
+    processor_max_deliveries: int = Field(5, ge=1)
+    processor_retry_max_seconds: float = Field(10, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_scheme(cls, value: str | None) -> str | None:
+        # SQLAlchemy-style URLs are common in .env files; asyncpg wants the plain scheme.
+        if value and value.startswith("postgresql+asyncpg://"):
+            return "postgresql://" + value.removeprefix("postgresql+asyncpg://")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (CLI flags, tests) on top."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

@@ -1,0 +1,1 @@
+"""The NATS side of the contract between services: names, stream definitions, connection."""

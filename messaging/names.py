@@ -1,0 +1,60 @@
+"""Wire-level names on NATS, in one place so producers and consumers cannot drift apart.
+
+Stream, subject and consumer names live in a `Names` built from an optional
+namespace (setting `TRACKMINT_NATS_NAMESPACE`, empty in production) so that
+several TrackMint installations, or test runs, can share one NATS server.
+"""
+
+from dataclasses import dataclass
+
+HEADER_MSG_ID = "Nats-Msg-Id"
+"""JetStream de-duplication id of a published message."""
+
+HEADER_DEAD_LETTER_REASON = "TrackMint-Dead-Letter-Reason"
+"""Why a message was dead-lettered, in words."""
+
+HEADER_DEAD_LETTER_DELIVERIES = "TrackMint-Deliveries"
+"""How many times the processor was handed the message before giving up."""
+
+HEADER_ORIGINAL_SUBJECT = "TrackMint-Original-Subject"
+"""The subject a dead-lettered message was first published on."""
+
+
+@dataclass(frozen=True)
+class Names:
+    namespace: str = ""
+
+    @property
+    def events_stream(self) -> str:
+        """JetStream stream holding every accepted event batch until the processor stored it."""
+        return f"{self.namespace.upper()}EVENTS"
+
+    @property
+    def events_subject_prefix(self) -> str:
+        """Accepted batches are published on `<prefix>.<project_id>`."""
+        return f"{self.namespace}events"
+
+    @property
+    def events_subjects(self) -> str:
+        """Every project's event subject."""
+        return f"{self.events_subject_prefix}.>"
+
+    def events_subject(self, project_id: str) -> str:
+        return f"{self.events_subject_prefix}.{project_id}"
+
+    @property
+    def dead_letter_stream(self) -> str:
+        """Messages the processor could never store, kept with their reason."""
+        return f"{self.namespace.upper()}EVENTS_DLQ"
+
+    @property
+    def dead_letter_subject_prefix(self) -> str:
+        return f"{self.namespace}dlq.events"
+
+    def dead_letter_subject(self, project_id: str | None) -> str:
+        return f"{self.dead_letter_subject_prefix}.{project_id or 'unknown'}"
+
+    @property
+    def processor_consumer(self) -> str:
+        """Durable pull consumer shared by every processor replica."""
+        return f"{self.namespace}processor"

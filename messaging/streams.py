@@ -1,0 +1,93 @@
+"""Connecting to NATS and declaring the JetStream streams, idempotently."""
+
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from config import Settings
+from messaging.names import Names
+
+logger = logging.getLogger(__name__)
+
+
+async def connect(url: str, *, name: str, **options: object) -> NATS:
+    """Connect with reconnection forever: services outlive NATS restarts."""
+
+    async def on_disconnect() -> None:
+        logger.warning("nats disconnected", extra={"client": name})
+
+    async def on_reconnect() -> None:
+        logger.info("nats reconnected", extra={"client": name})
+
+    async def on_error(error: Exception) -> None:
+        logger.warning("nats error: %s", error, extra={"client": name})
+
+    defaults: dict[str, object] = {
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 5,
+        "disconnected_cb": on_disconnect,
+        "reconnected_cb": on_reconnect,
+        "error_cb": on_error,
+    }
+    return await nats.connect(url, **{**defaults, **options})
+
+
+def events_stream_config(settings: Settings) -> StreamConfig:
+    names = Names(settings.nats_namespace)
+    return StreamConfig(
+        name=names.events_stream,
+        subjects=[names.events_subjects],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE if settings.stream_storage == "file" else StorageType.MEMORY,
+        # A full stream refuses new batches (ingest answers UNAVAILABLE) rather than
+        # silently discarding events the processor has not stored yet.
+        discard=DiscardPolicy.NEW,
+        max_bytes=settings.stream_max_bytes,
+        max_age=settings.stream_max_age_seconds,
+        duplicate_window=settings.stream_duplicate_window_seconds,
+        num_replicas=settings.stream_replicas,
+    )
+
+
+def dead_letter_stream_config(settings: Settings) -> StreamConfig:
+    names = Names(settings.nats_namespace)
+    return StreamConfig(
+        name=names.dead_letter_stream,
+        subjects=[f"{names.dead_letter_subject_prefix}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE if settings.stream_storage == "file" else StorageType.MEMORY,
+        discard=DiscardPolicy.OLD,
+        max_bytes=max(settings.stream_max_bytes // 10, 1024 * 1024),
+        max_age=settings.stream_max_age_seconds * 4,
+        num_replicas=settings.stream_replicas,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    try:
+        info = await js.stream_info(config.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            logger.info("created stream %s", config.name)
+            return
+        except BadRequestError:
+            # Another replica created it between our lookup and our add.
+            info = await js.stream_info(config.name)
+    current = info.config
+    wanted = config.as_dict()
+    if any(current.as_dict().get(key) != value for key, value in wanted.items()):
+        await js.update_stream(config)
+        logger.info("updated stream %s", config.name)
+
+
+async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
+    await ensure_stream(js, events_stream_config(settings))
+    await ensure_stream(js, dead_letter_stream_config(settings))

@@ -1,0 +1,1 @@
+"""TrackMint wire contract, version 1: generated protobuf and gRPC modules."""

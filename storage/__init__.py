@@ -1,0 +1,1 @@
+"""The PostgreSQL schema every service shares: migrations, connections, partitions, API keys."""

@@ -1,0 +1,56 @@
+"""Project write keys: how they look, how they are stored, how they are created.
+
+A key is `tm_live_` followed by 32 random base62 characters (~190 bits); only its
+SHA-256 digest and a short display prefix are stored.
+"""
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+KEY_PREFIX = "tm_live_"
+_ALPHABET = string.ascii_letters + string.digits
+_RANDOM_LENGTH = 32
+DISPLAY_PREFIX_LENGTH = len(KEY_PREFIX) + 6
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_RANDOM_LENGTH))
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    id: UUID
+    project_id: UUID
+    key: str
+    prefix: str
+
+
+async def create_api_key(connection: asyncpg.Connection, project_id: UUID, label: str = "") -> CreatedKey:
+    key = generate_key()
+    prefix = key[:DISPLAY_PREFIX_LENGTH]
+    key_id = await connection.fetchval(
+        "INSERT INTO api_keys (project_id, label, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING id",
+        project_id,
+        label,
+        prefix,
+        hash_key(key),
+    )
+    return CreatedKey(id=key_id, project_id=project_id, key=key, prefix=prefix)
+
+
+async def find_project_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> UUID | None:
+    """The project a usable (not revoked, not expired) key writes to, or None."""
+    return await connection.fetchval(
+        "SELECT project_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > now())",
+        hash_key(key),
+    )

@@ -1,0 +1,113 @@
+"""Real servers for the test suite.
+
+PostgreSQL and NATS come from TRACKMINT_DATABASE_URL / TRACKMINT_NATS_URL when
+set, otherwise from private embedded servers started here. Either way the suite
+works in a database it creates and drops, and in a NATS namespace of its own,
+so it never touches data it did not make.
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from cli.embedded import EmbeddedNats, EmbeddedPostgres
+from config import Settings, load_settings
+from storage.migrations import migrate
+from storage.projects import CreatedProject, create_project
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(servers_dir: Path) -> Iterator[str]:
+    given = os.environ.get("TRACKMINT_DATABASE_URL")
+    if given:
+        yield given
+        return
+    server = EmbeddedPostgres(servers_dir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(servers_dir: Path) -> Iterator[str]:
+    given = os.environ.get("TRACKMINT_NATS_URL")
+    if given:
+        yield given
+        return
+    server = EmbeddedNats(servers_dir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A migrated database of this test session's own, dropped at the end."""
+    name = f"trackmint_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(postgres_server_url, name)
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    yield url
+    admin = await asyncpg.connect(postgres_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def nats_namespace() -> str:
+    """Each test gets its own streams and consumers on the shared NATS server."""
+    return f"t{secrets.token_hex(4)}_"
+
+
+@pytest.fixture
+def settings(database_url: str, nats_url: str, nats_namespace: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=database_url,
+        nats_url=nats_url,
+        nats_namespace=nats_namespace,
+        data_dir=tmp_path,
+        stream_storage="memory",
+        ingest_port=0,
+        query_port=0,
+    )
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def project(db: asyncpg.Connection) -> CreatedProject:
+    return await create_project(db, f"test-{secrets.token_hex(3)}")
