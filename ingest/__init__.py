@@ -1,0 +1,1 @@
+"""The gRPC ingest service: authenticate, validate, correct clock skew, publish to JetStream."""

@@ -1,0 +1,34 @@
+"""Why ingest refuses a call, each with the gRPC status it maps to.
+
+    IngestError
+    ├── AuthenticationError   UNAUTHENTICATED   missing, unknown, revoked or expired write key
+    ├── InvalidBatchError     INVALID_ARGUMENT  the batch as a whole breaks a limit
+    └── UnavailableError      UNAVAILABLE       JetStream or the key store cannot be reached;
+                                                nothing was acked, retry later
+"""
+
+import grpc
+
+
+class IngestError(Exception):
+    status: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    code = "internal"
+
+
+class AuthenticationError(IngestError):
+    status = grpc.StatusCode.UNAUTHENTICATED
+    code = "unauthenticated"
+
+
+class InvalidBatchError(IngestError):
+    status = grpc.StatusCode.INVALID_ARGUMENT
+    code = "invalid_batch"
+
+    def __init__(self, message: str, sequence: int) -> None:
+        super().__init__(message)
+        self.sequence = sequence
+
+
+class UnavailableError(IngestError):
+    status = grpc.StatusCode.UNAVAILABLE
+    code = "unavailable"

@@ -1,0 +1,100 @@
+"""Building and running the ingest gRPC server: Ingest, health checking and reflection."""
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from nats.aio.client import Client as NATS
+
+from config import Settings
+from ingest.auth import KeyResolver
+from ingest.publisher import EventPublisher
+from ingest.service import IngestService
+from ingest.validation import Limits
+from messaging.names import Names
+from messaging.streams import connect, ensure_streams
+from storage.database import create_pool
+from trackmint.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = ingest_service_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name
+
+
+@dataclass
+class IngestServer:
+    server: grpc.aio.Server
+    port: int
+    service: IngestService
+    health: health.aio.HealthServicer
+    nc: NATS
+    pool: asyncpg.Pool
+    grace: float
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting, let in-flight batches finish and be acked, then close connections."""
+        grace = self.grace if grace is None else grace
+        self.service.draining.set()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        if self.nc.is_connected:
+            await self.nc.drain()
+        else:
+            await self.nc.close()
+        await self.pool.close()
+
+
+async def start_ingest(settings: Settings) -> IngestServer:
+    """Connect to NATS and PostgreSQL, declare the streams, and start serving."""
+    nc = await connect(settings.nats_url, name="trackmint-ingest")
+    js = nc.jetstream(timeout=10)
+    await ensure_streams(js, settings)
+    pool = await create_pool(settings.database_url, size=4)
+    service = IngestService(
+        keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds),
+        publisher=EventPublisher(nc, js, Names(settings.nats_namespace)),
+        limits=Limits.from_settings(settings),
+        max_batch_events=settings.max_batch_events,
+    )
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", settings.max_batch_bytes),
+            ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+        ]
+    )
+    ingest_service_pb2_grpc.add_IngestServicer_to_server(service, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.ingest_host}:{settings.ingest_port}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    logger.info("ingest listening on %s:%s", settings.ingest_host, port)
+    return IngestServer(server, port, service, health_servicer, nc, pool, settings.shutdown_grace_seconds)
+
+
+async def serve(settings: Settings) -> None:
+    """Run ingest until SIGINT/SIGTERM, then shut down gracefully."""
+    running = await start_ingest(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await running.stop()
+
+

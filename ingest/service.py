@@ -1,0 +1,150 @@
+"""The `trackmint.v1.Ingest` servicer: unary Send and bidirectional Stream.
+
+A batch is answered with a BatchAck only after its accepted events are in
+JetStream. Several batches of one stream are handled concurrently (their acks
+may overtake each other; the sequence says which is which), bounded by
+`max_in_flight` so a fast client cannot grow server memory without bound.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+
+from ingest import metadata_keys
+from ingest.auth import KeyResolver, key_from_metadata
+from ingest.errors import IngestError, InvalidBatchError, UnavailableError
+from ingest.publisher import EventPublisher
+from ingest.validation import Limits, ValidationStats, validate_batch
+from trackmint.v1 import batch_pb2, ingest_service_pb2_grpc
+
+logger = logging.getLogger(__name__)
+
+_END = object()
+
+
+class IngestService(ingest_service_pb2_grpc.IngestServicer):
+    def __init__(
+        self,
+        keys: KeyResolver,
+        publisher: EventPublisher,
+        limits: Limits,
+        max_batch_events: int,
+        max_in_flight: int = 16,
+    ) -> None:
+        self._keys = keys
+        self._publisher = publisher
+        self._limits = limits
+        self._max_batch_events = max_batch_events
+        self._max_in_flight = max_in_flight
+        self.stats = ValidationStats()
+        self.draining = asyncio.Event()
+
+    async def _authenticate(self, context: grpc.aio.ServicerContext) -> str:
+        return await self._keys.project_for(key_from_metadata(context.invocation_metadata()))
+
+    async def _handle(self, project_id: str, batch: batch_pb2.EventBatch) -> batch_pb2.BatchAck:
+        if len(batch.events) > self._max_batch_events:
+            raise InvalidBatchError(
+                f"batch {batch.sequence} has {len(batch.events)} events; the limit is {self._max_batch_events}",
+                batch.sequence,
+            )
+        validated = validate_batch(batch, self._limits, self.stats)
+        await self._publisher.publish(project_id, validated.accepted, validated.received_at_ns)
+        return batch_pb2.BatchAck(
+            sequence=batch.sequence, accepted=len(validated.accepted), rejections=validated.rejections
+        )
+
+    @staticmethod
+    async def _abort(context: grpc.aio.ServicerContext, error: IngestError) -> None:
+        trailing = ()
+        if isinstance(error, InvalidBatchError):
+            trailing = ((metadata_keys.BATCH_SEQUENCE, str(error.sequence)),)
+        await context.abort(error.status, str(error), trailing_metadata=trailing)
+
+    async def Send(self, request: batch_pb2.EventBatch, context: grpc.aio.ServicerContext) -> batch_pb2.BatchAck:
+        try:
+            if self.draining.is_set():
+                raise UnavailableError("server is shutting down; retry on another replica")
+            project_id = await self._authenticate(context)
+            return await self._handle(project_id, request)
+        except IngestError as error:
+            await self._abort(context, error)
+            raise AssertionError("unreachable") from error
+
+    async def Stream(
+        self, request_iterator: AsyncIterator[batch_pb2.EventBatch], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[batch_pb2.BatchAck]:
+        try:
+            project_id = await self._authenticate(context)
+        except IngestError as error:
+            await self._abort(context, error)
+            return
+        results: asyncio.Queue = asyncio.Queue()
+        reader = asyncio.create_task(self._read_stream(project_id, request_iterator, results))
+        try:
+            while True:
+                item = await results.get()
+                if item is _END:
+                    break
+                if isinstance(item, IngestError):
+                    await self._abort(context, item)
+                    return
+                yield item
+            if self.draining.is_set():
+                await self._abort(context, UnavailableError("server is shutting down; reconnect to resend"))
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read_stream(
+        self, project_id: str, requests: AsyncIterator[batch_pb2.EventBatch], results: asyncio.Queue
+    ) -> None:
+        """Read batches until the client half-closes or the server drains; handle each as a task."""
+        slots = asyncio.Semaphore(self._max_in_flight)
+        tasks: set[asyncio.Task] = set()
+
+        async def handle(batch: batch_pb2.EventBatch) -> None:
+            try:
+                results.put_nowait(await self._handle(project_id, batch))
+            except IngestError as error:
+                results.put_nowait(error)
+            except Exception:
+                logger.exception("unexpected failure handling batch %s", batch.sequence)
+                results.put_nowait(UnavailableError("internal error; nothing was acked, retry"))
+            finally:
+                slots.release()
+
+        drain = asyncio.create_task(self.draining.wait())
+        iterator = aiter(requests)
+        try:
+            while True:
+                await slots.acquire()
+                next_batch = asyncio.ensure_future(anext(iterator))
+                done, _ = await asyncio.wait({next_batch, drain}, return_when=asyncio.FIRST_COMPLETED)
+                if next_batch not in done:
+                    next_batch.cancel()
+                    slots.release()
+                    break
+                try:
+                    batch = next_batch.result()
+                except StopAsyncIteration:
+                    slots.release()
+                    break
+                task = asyncio.create_task(handle(batch))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if tasks:
+                await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            raise
+        except Exception as error:  # the client went away or sent garbage
+            logger.info("stream read ended: %r", error)
+        finally:
+            drain.cancel()
+        results.put_nowait(_END)

@@ -1,0 +1,243 @@
+"""Per-event validation and clock-skew correction as an ordered list of named steps.
+
+Each step looks at one event and either passes it or names a rejection code
+and a human-readable reason. Steps run over the whole batch one after another,
+so the cost of each step is measured per batch, and one bad event never fails
+its neighbours.
+"""
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from config import Settings
+from trackmint.v1 import batch_pb2, event_pb2
+
+Code = batch_pb2.RejectionCode
+Problem = tuple[int, str]  # (RejectionCode value, reason)
+
+_NS = 1_000_000_000
+_VALID_TYPES = frozenset(
+    value for value in event_pb2.EventType.values() if value != event_pb2.EVENT_TYPE_UNSPECIFIED
+)
+# Escapes PostgreSQL jsonb refuses: NUL, and surrogates (which must then be checked for pairing).
+_SUSPICIOUS_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_event_bytes: int
+    max_id_length: int
+    max_name_length: int
+    max_properties_depth: int
+    max_future_ns: int
+    max_age_ns: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Limits":
+        return cls(
+            max_event_bytes=settings.max_event_bytes,
+            max_id_length=settings.max_id_length,
+            max_name_length=settings.max_name_length,
+            max_properties_depth=settings.max_properties_depth,
+            max_future_ns=int(settings.max_event_future_seconds * _NS),
+            max_age_ns=int(settings.max_event_age_days * 86_400 * _NS),
+        )
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    limits: Limits
+    received_at_ns: int
+    batch_sent_at_ns: int | None
+
+
+def _timestamp_ns(stamp) -> int:
+    return stamp.seconds * _NS + stamp.nanos
+
+
+def _set_timestamp(stamp, value_ns: int) -> None:
+    stamp.seconds, stamp.nanos = divmod(value_ns, _NS)
+
+
+def check_message_id(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    if not event.message_id.strip():
+        return Code.REJECTION_CODE_MISSING_MESSAGE_ID, "message_id is required"
+    return None
+
+
+def check_identity(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    if not event.user_id and not event.anonymous_id:
+        return Code.REJECTION_CODE_MISSING_IDENTITY, "user_id or anonymous_id is required"
+    return None
+
+
+def check_type_fields(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    kind = event.type
+    if kind not in _VALID_TYPES:
+        allowed = "TRACK, PAGE, SCREEN, IDENTIFY, GROUP, ALIAS"
+        return Code.REJECTION_CODE_INVALID_TYPE, f"type must be one of {allowed} (got {kind})"
+    if kind == event_pb2.EVENT_TYPE_TRACK and not event.name.strip():
+        return Code.REJECTION_CODE_MISSING_NAME, "track events need a name"
+    if kind == event_pb2.EVENT_TYPE_GROUP and not event.group_id:
+        return Code.REJECTION_CODE_MISSING_FIELD, "group events need group_id"
+    if kind == event_pb2.EVENT_TYPE_ALIAS and not (event.previous_id and event.user_id):
+        return Code.REJECTION_CODE_MISSING_FIELD, "alias events need previous_id and user_id"
+    return None
+
+
+def check_text_fields(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    limit = batch.limits.max_id_length
+    for name in ("message_id", "anonymous_id", "user_id", "session_id", "group_id", "previous_id"):
+        value = getattr(event, name)
+        if len(value) > limit:
+            return Code.REJECTION_CODE_FIELD_TOO_LONG, f"{name} is {len(value)} characters; the limit is {limit}"
+    if len(event.name) > batch.limits.max_name_length:
+        return (
+            Code.REJECTION_CODE_FIELD_TOO_LONG,
+            f"name is {len(event.name)} characters; the limit is {batch.limits.max_name_length}",
+        )
+    context = event.context
+    texts = (
+        event.message_id, event.anonymous_id, event.user_id, event.session_id, event.group_id,
+        event.previous_id, event.name, context.ip, context.user_agent, context.locale, context.timezone,
+        context.page.url, context.page.path, context.page.referrer, context.page.title, context.page.search,
+        context.campaign.source, context.campaign.medium, context.campaign.name, context.campaign.term,
+        context.campaign.content, context.library.name, context.library.version,
+    )
+    if "\x00" in "".join(texts):
+        return Code.REJECTION_CODE_INVALID_JSON, "text fields must not contain NUL characters"
+    return None
+
+
+def check_size(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    size, limit = event.ByteSize(), batch.limits.max_event_bytes
+    if size > limit:
+        return Code.REJECTION_CODE_EVENT_TOO_LARGE, f"event is {size} bytes; the limit is {limit}"
+    return None
+
+
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def _json_problem(field_name: str, text: str, max_depth: int) -> Problem | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} is not valid JSON: {error}"
+    if not isinstance(value, dict):
+        return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} must be a JSON object, not {type(value).__name__}"
+    # Counting brackets is a cheap upper bound; walk the value only when it could be too deep.
+    if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
+        return Code.REJECTION_CODE_TOO_DEEP, f"{field_name} nests deeper than {max_depth} levels"
+    if _SUSPICIOUS_ESCAPE.search(text):
+        if "\x00" in json.dumps(value, ensure_ascii=False):
+            return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} must not contain \\u0000"
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} contains an unpaired surrogate escape"
+    return None
+
+
+def check_json(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    depth = batch.limits.max_properties_depth
+    return (
+        _json_problem("properties_json", event.properties_json, depth)
+        or _json_problem("traits_json", event.traits_json, depth)
+        or _json_problem("context.extra_json", event.context.extra_json, depth)
+    )
+
+
+def correct_event_time(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    """Event time = timestamp + (received_at - sent_at); unset timestamp means received_at."""
+    received = batch.received_at_ns
+    sent = _timestamp_ns(event.sent_at) if event.HasField("sent_at") else batch.batch_sent_at_ns
+    if event.HasField("timestamp"):
+        event_time = _timestamp_ns(event.timestamp)
+        if sent is not None:
+            event_time += received - sent
+    else:
+        event_time = received
+    if event_time > received + batch.limits.max_future_ns:
+        return Code.REJECTION_CODE_TIMESTAMP_IN_FUTURE, "timestamp is too far in the future after clock-skew correction"
+    if event_time < received - batch.limits.max_age_ns:
+        return Code.REJECTION_CODE_TIMESTAMP_TOO_OLD, "timestamp is older than the accepted event age"
+    _set_timestamp(event.timestamp, event_time)
+    if sent is not None:
+        _set_timestamp(event.sent_at, sent)
+    return None
+
+
+Step = Callable[[event_pb2.Event, BatchContext], Problem | None]
+
+PIPELINE: tuple[tuple[str, Step], ...] = (
+    ("message_id", check_message_id),
+    ("identity", check_identity),
+    ("type_fields", check_type_fields),
+    ("text_fields", check_text_fields),
+    ("size", check_size),
+    ("json", check_json),
+    ("event_time", correct_event_time),
+)
+
+
+@dataclass
+class ValidationStats:
+    """Running totals since start: rejections by reason and time spent per step."""
+
+    rejections: Counter = field(default_factory=Counter)
+    step_seconds: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class ValidatedBatch:
+    accepted: list[event_pb2.Event]
+    rejections: list[batch_pb2.Rejection]
+    received_at_ns: int
+
+
+def validate_batch(
+    batch: batch_pb2.EventBatch, limits: Limits, stats: ValidationStats, received_at_ns: int | None = None
+) -> ValidatedBatch:
+    """Run every step over the batch; events are corrected in place."""
+    received = received_at_ns if received_at_ns is not None else time.time_ns()
+    context = BatchContext(
+        limits=limits,
+        received_at_ns=received,
+        batch_sent_at_ns=_timestamp_ns(batch.sent_at) if batch.HasField("sent_at") else None,
+    )
+    alive = list(enumerate(batch.events))
+    rejections: list[batch_pb2.Rejection] = []
+    for name, step in PIPELINE:
+        started = time.perf_counter()
+        survivors = []
+        for index, event in alive:
+            problem = step(event, context)
+            if problem is None:
+                survivors.append((index, event))
+            else:
+                code, reason = problem
+                rejections.append(
+                    batch_pb2.Rejection(index=index, code=code, reason=reason, message_id=event.message_id[:200])
+                )
+                stats.rejections[Code.Name(code)] += 1
+        alive = survivors
+        stats.step_seconds[name] += time.perf_counter() - started
+    rejections.sort(key=lambda rejection: rejection.index)
+    return ValidatedBatch(accepted=[event for _, event in alive], rejections=rejections, received_at_ns=received)

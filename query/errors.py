@@ -1,0 +1,41 @@
+"""Errors the query service reports to GraphQL clients.
+
+Each carries a machine-readable code, which reaches the client as
+`errors[].extensions.code`::
+
+    QueryError                  (base; never raised itself)
+     ├── BadUserInputError      BAD_USER_INPUT: the request itself is wrong
+     └── NotFoundError          NOT_FOUND: it names something that does not exist
+
+Anything else raised inside a resolver is a bug or an outage: it is logged
+and the client sees a masked "Unexpected error.".
+"""
+
+from typing import ClassVar
+
+
+class QueryError(Exception):
+    """An expected failure the client can act on."""
+
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        # graphql-core copies `extensions` of the original error into the response.
+        return {"code": self.code}
+
+
+class BadUserInputError(QueryError):
+    """An argument is malformed or out of range."""
+
+    code = "BAD_USER_INPUT"
+
+
+class NotFoundError(QueryError):
+    """The request names a project (or other object) that does not exist."""
+
+    code = "NOT_FOUND"
