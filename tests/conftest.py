@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -19,6 +20,10 @@ from cli.embedded import EmbeddedNats, EmbeddedPostgres
 from config import Settings, load_settings
 from storage.migrations import migrate
 from storage.projects import CreatedProject, create_project
+
+if TYPE_CHECKING:
+    from ingest.server import IngestServer
+    from processor.service import ProcessorService
 
 
 def _with_database(url: str, database: str) -> str:
@@ -111,3 +116,27 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def project(db: asyncpg.Connection) -> CreatedProject:
     return await create_project(db, f"test-{secrets.token_hex(3)}")
+
+
+@pytest.fixture
+async def ingest_server(settings: Settings) -> AsyncIterator["IngestServer"]:
+    """A real ingest gRPC server on a free port, for the test's settings."""
+    from ingest.server import start_ingest
+
+    server = await start_ingest(settings)
+    try:
+        yield server
+    finally:
+        await server.stop(grace=1)
+
+
+@pytest.fixture
+async def processor(settings: Settings) -> AsyncIterator["ProcessorService"]:
+    """A real processor replica storing the test's events."""
+    from processor.service import start_processor
+
+    service = await start_processor(settings)
+    try:
+        yield service
+    finally:
+        await service.stop(grace=5)

@@ -1,0 +1,1 @@
+"""JetStream consumers that store events in PostgreSQL and keep rollups current."""

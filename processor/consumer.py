@@ -1,0 +1,168 @@
+"""The processing loop: consume → transform → write → ack.
+
+Messages are fetched in batches from one durable pull consumer that every
+replica shares. A batch is acked only after its rows are committed, so a crash
+anywhere before the ack means redelivery, which the writer absorbs. When
+PostgreSQL is unreachable the loop backs off and retries the batch in hand
+(telling JetStream it is still working on it) instead of letting it go. A
+message that fails for reasons of its own (undecodable, or data PostgreSQL
+refuses) is retried alone and, after `max_deliveries`, dead-lettered.
+"""
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+
+import asyncpg
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from config import Settings
+from messaging.names import Names
+from processor.dead_letters import dead_letter
+from processor.transform import UnprocessableMessage, decode, rows_from_batch
+from processor.writer import EventWriter
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL refusing the data itself: retrying the same rows cannot help.
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    return isinstance(
+        error,
+        OSError
+        | asyncpg.InterfaceError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.OperatorInterventionError
+        | asyncpg.InsufficientResourcesError
+        | TimeoutError,
+    )
+
+
+@dataclass
+class ProcessorStats:
+    batches: int = 0
+    messages: int = 0
+    events_stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    database_retries: int = 0
+
+
+class EventConsumer:
+    def __init__(self, js: JetStreamContext, writer: EventWriter, settings: Settings) -> None:
+        self._js = js
+        self._writer = writer
+        self._names = Names(settings.nats_namespace)
+        self._fetch_messages = settings.processor_fetch_messages
+        self._fetch_timeout = settings.processor_fetch_timeout_seconds
+        self._ack_wait = settings.processor_ack_wait_seconds
+        self._max_deliveries = settings.processor_max_deliveries
+        self._retry_max = settings.processor_retry_max_seconds
+        self._stopping = asyncio.Event()
+        self._subscription = None
+        self.stats = ProcessorStats()
+
+    def consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self._names.processor_consumer,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            # Dead-lettering is ours (with a reason); JetStream must never drop a message by itself.
+            max_deliver=-1,
+            max_ack_pending=20_000,
+            filter_subject=self._names.events_subjects,
+        )
+
+    async def subscribe(self) -> None:
+        self._subscription = await self._js.pull_subscribe(
+            self._names.events_subjects,
+            durable=self._names.processor_consumer,
+            stream=self._names.events_stream,
+            config=self.consumer_config(),
+        )
+
+    def stop(self) -> None:
+        """Finish the batch in hand, ack it, and leave the loop."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        if self._subscription is None:
+            await self.subscribe()
+        while not self._stopping.is_set():
+            try:
+                messages = await self._subscription.fetch(self._fetch_messages, timeout=self._fetch_timeout)
+            except NatsTimeoutError:
+                continue
+            except NatsError as error:
+                logger.warning("fetch failed: %r", error)
+                await asyncio.sleep(0.5)
+                continue
+            await self.process(messages)
+
+    async def process(self, messages: list[Msg]) -> None:
+        """Store and ack one fetched batch; never returns with a message silently dropped."""
+        decoded: list[tuple[Msg, list[tuple]]] = []
+        for msg in messages:
+            try:
+                decoded.append((msg, rows_from_batch(decode(msg.data))))
+            except UnprocessableMessage as error:
+                await self._reject(msg, str(error))
+        if not decoded:
+            return
+        rows = [row for _, message_rows in decoded for row in message_rows]
+        try:
+            stored = await self._write_until_available(rows, [msg for msg, _ in decoded])
+        except _DATA_ERRORS as error:
+            logger.warning("batch refused by PostgreSQL (%s); storing its messages one by one", error)
+            for msg, message_rows in decoded:
+                await self._process_alone(msg, message_rows)
+            return
+        await asyncio.gather(*(msg.ack() for msg, _ in decoded))
+        self.stats.batches += 1
+        self.stats.messages += len(decoded)
+        self.stats.events_stored += stored
+        self.stats.duplicates += len(rows) - stored
+
+    async def _process_alone(self, msg: Msg, rows: list[tuple]) -> None:
+        try:
+            stored = await self._write_until_available(rows, [msg])
+        except _DATA_ERRORS as error:
+            await self._reject(msg, f"refused by PostgreSQL: {error}")
+            return
+        await msg.ack()
+        self.stats.messages += 1
+        self.stats.events_stored += stored
+
+    async def _write_until_available(self, rows: list[tuple], in_hand: list[Msg]) -> int:
+        """Write, backing off while the database is unreachable; data errors propagate."""
+        delay = 0.1
+        while True:
+            try:
+                return await self._writer.write(rows)
+            except Exception as error:
+                if not _is_unavailable(error):
+                    raise
+                self.stats.database_retries += 1
+                logger.warning("database unavailable (%r); retrying in %.1fs", error, delay)
+            # Keep the messages ours while we wait, so they are not redelivered elsewhere meanwhile.
+            await asyncio.gather(*(msg.in_progress() for msg in in_hand), return_exceptions=True)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, self._retry_max)
+
+    async def _reject(self, msg: Msg, reason: str) -> None:
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        if deliveries >= self._max_deliveries:
+            await dead_letter(self._js, self._names, msg, reason)
+            self.stats.dead_letters += 1
+        else:
+            logger.warning("message failed (delivery %s of %s): %s", deliveries, self._max_deliveries, reason)
+            await msg.nak(delay=min(2.0 ** deliveries * 0.1, 5.0))

@@ -1,0 +1,64 @@
+"""Running a processor replica: connections, the consumer loop, graceful stop."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+
+import asyncpg
+from nats.aio.client import Client as NATS
+
+from config import Settings
+from messaging.streams import connect, ensure_streams
+from processor.consumer import EventConsumer
+from processor.writer import EventWriter, prepare_connection
+from storage.database import create_pool
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessorService:
+    consumer: EventConsumer
+    task: asyncio.Task
+    nc: NATS
+    pool: asyncpg.Pool
+
+    async def stop(self, grace: float = 30) -> None:
+        """Finish and ack the batch in hand, then close connections."""
+        self.consumer.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), grace)
+        except TimeoutError:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        # Everything in hand is acked by now; a drain would wait on the idle pull subscription.
+        await self.nc.close()
+        await self.pool.close()
+
+
+async def start_processor(settings: Settings) -> ProcessorService:
+    nc = await connect(settings.nats_url, name="trackmint-processor")
+    js = nc.jetstream(timeout=10)
+    await ensure_streams(js, settings)
+    pool = await create_pool(
+        settings.database_url, size=4, init=prepare_connection, server_settings={"timezone": "UTC"}
+    )
+    consumer = EventConsumer(js, EventWriter(pool), settings)
+    await consumer.subscribe()
+    task = asyncio.create_task(consumer.run(), name="processor")
+    return ProcessorService(consumer, task, nc, pool)
+
+
+async def serve(settings: Settings) -> None:
+    running = await start_processor(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait({waiter, running.task}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    await running.stop()
