@@ -65,6 +65,7 @@ def dead_letter_stream_config(settings: Settings) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_bytes=max(settings.stream_max_bytes // 10, 1024 * 1024),
         max_age=settings.stream_max_age_seconds * 4,
+        duplicate_window=settings.stream_duplicate_window_seconds,
         num_replicas=settings.stream_replicas,
     )
 
