@@ -1,0 +1,216 @@
+"""End-to-end ingestion benchmark: SDK clients → ingest → JetStream → processor → PostgreSQL.
+
+    python bench/ingest.py [--duration S] [--clients N] [--rate EVENTS_PER_S] [--processors N]
+
+Starts a private system (embedded PostgreSQL and NATS unless TRACKMINT_DATABASE_URL /
+TRACKMINT_NATS_URL are set; then a fresh database and NATS namespace on those),
+measures the raw stage limits with the same events, then drives ingest with N
+SDK client processes for S seconds and prints one JSON object: events/s acked
+and stored, ack latency, send-to-queryable latency (probe events polled in the
+database), peak memory of each service, and the ratios to the raw limits.
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.raw_limits import envelopes, jetstream_publish_rate, postgres_copy_rate
+from bench.system import BenchSystem, tree_rss
+from bench.workload import EVENT_NAMES, properties_for
+
+PROBE_EVENT = "bench_probe"
+PROBES_PER_SECOND = 20
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def run_client(endpoint: str, write_key: str, rate: float, duration: float, index: int, results) -> None:
+    """One SDK client process: paced track() calls, a few probes per second, then flush."""
+    from trackmint_sdk import Client
+
+    client = Client(write_key, endpoint, max_queue_size=200_000)
+    started = time.monotonic()
+    sent = probes = 0
+    while (elapsed := time.monotonic() - started) < duration:
+        due = int(rate * elapsed) if rate else sent + 2000
+        while sent < due:
+            client.track(EVENT_NAMES[sent % len(EVENT_NAMES)], user_id=f"user-{index}-{sent % 5000}",
+                         properties=properties_for(sent))
+            sent += 1
+        while probes < int(PROBES_PER_SECOND * elapsed):
+            client.track(PROBE_EVENT, user_id="probe", message_id=f"probe-{time.time_ns()}-{index}-{probes}")
+            probes += 1
+        time.sleep(0.005) if rate else None
+    flushed = client.flush(timeout=120)
+    stats = client.stats
+    latencies = list(getattr(client, "ack_latencies_ms", lambda: [])())
+    client.close()
+    results.put({
+        "sent": sent + probes, "acked": stats.acked, "rejected": stats.rejected, "dropped": stats.dropped,
+        "reconnects": stats.reconnects, "flushed": flushed, "ack_latencies_ms": latencies,
+    })
+
+
+async def poll_probes(database_url: str, project_id: str, seen: dict[str, int], stop: threading.Event) -> None:
+    """Record when each probe event first becomes visible to a query."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        while not stop.is_set():
+            rows = await connection.fetch(
+                "SELECT message_id FROM events WHERE project_id = $1 AND event = $2"
+                " AND event_time > now() - interval '30 seconds'",
+                project_id, PROBE_EVENT,
+            )
+            now = time.time_ns()
+            for row in rows:
+                seen.setdefault(row["message_id"], now)
+            await asyncio.sleep(0.02)
+    finally:
+        await connection.close()
+
+
+def sample_rss(pids: dict[str, int], peaks: dict[str, int], stop: threading.Event) -> None:
+    while not stop.is_set():
+        for name, pid in pids.items():
+            peaks[name] = max(peaks.get(name, 0), tree_rss(pid))
+        stop.wait(0.5)
+
+
+async def stored_summary(database_url: str, project_id: str) -> dict:
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT count(*) AS stored, min(event_time) AS first, max(stored_at) AS last FROM events"
+            " WHERE project_id = $1",
+            project_id,
+        )
+        duplicates = await connection.fetchval(
+            "SELECT count(*) - count(DISTINCT message_id) FROM events WHERE project_id = $1", project_id
+        )
+        rollup = await connection.fetchval("SELECT sum(count) FROM event_counts WHERE project_id = $1", project_id)
+    finally:
+        await connection.close()
+    return {"stored": row["stored"], "first": row["first"], "last": row["last"], "duplicates": duplicates,
+            "rollup_total": int(rollup or 0)}
+
+
+async def wait_until_stored(database_url: str, project_id: str, expected: int, within: float) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        summary = await stored_summary(database_url, project_id)
+        if summary["stored"] >= expected or time.monotonic() > deadline:
+            return summary
+        await asyncio.sleep(0.25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=25_000, help="total events/s to offer; 0 = as fast as possible")
+    parser.add_argument("--processors", type=int, default=1)
+    parser.add_argument("--raw-events", type=int, default=200_000)
+    arguments = parser.parse_args()
+
+    system = BenchSystem(processors=arguments.processors).start()
+    try:
+        project_id, write_key = asyncio.run(system.create_project())
+        payloads = envelopes(arguments.raw_events, 500, project_id)
+        raw_jetstream = asyncio.run(jetstream_publish_rate(system.nats_url, system.namespace, payloads, 500))
+        raw_copy = asyncio.run(postgres_copy_rate(system.database_url, payloads))
+        del payloads
+
+        stop = threading.Event()
+        peaks: dict[str, int] = {}
+        sampler = threading.Thread(target=sample_rss, args=(system.service_pids(), peaks, stop), daemon=True)
+        sampler.start()
+        seen: dict[str, int] = {}
+        poller = threading.Thread(
+            target=lambda: asyncio.run(poll_probes(system.database_url, project_id, seen, stop)), daemon=True
+        )
+        poller.start()
+
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        endpoint = f"127.0.0.1:{system.ingest_port}"
+        per_client = arguments.rate / arguments.clients
+        clients = [
+            context.Process(target=run_client,
+                            args=(endpoint, write_key, per_client, arguments.duration, index, results))
+            for index in range(arguments.clients)
+        ]
+        load_started = time.time()
+        for client in clients:
+            client.start()
+        reports = [results.get(timeout=arguments.duration + 300) for _ in clients]
+        for client in clients:
+            client.join(30)
+        load_seconds = time.time() - load_started
+        acked = sum(report["acked"] for report in reports)
+        summary = asyncio.run(wait_until_stored(system.database_url, project_id, acked, 120))
+        time.sleep(0.3)
+        stop.set()
+        sampler.join()
+        poller.join()
+    finally:
+        system.stop()
+
+    queryable_ms = [
+        (first_seen - int(message_id.split("-")[1])) / 1e6 for message_id, first_seen in seen.items()
+    ]
+    ack_latencies = [value for report in reports for value in report["ack_latencies_ms"]]
+    span = (summary["last"] - summary["first"]).total_seconds() if summary["first"] else float("nan")
+    stored_rate = summary["stored"] / span if span else 0
+    result = {
+        "benchmark": "ingest_end_to_end",
+        "conditions": {
+            "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+            "co_located": "clients, ingest, processor(s), PostgreSQL and NATS on this machine",
+            "clients": arguments.clients,
+            "processors": arguments.processors,
+            "offered_rate_events_per_s": arguments.rate or "max",
+            "duration_s": arguments.duration,
+            "sdk_batch": "SDK defaults (500 events / 512 KiB, flush 0.5 s, 8 in flight)",
+            "servers": "external" if os.environ.get("TRACKMINT_DATABASE_URL") else "embedded",
+        },
+        "events_sent": sum(report["sent"] for report in reports),
+        "events_acked": acked,
+        "events_dropped_by_sdk": sum(report["dropped"] for report in reports),
+        "events_rejected": sum(report["rejected"] for report in reports),
+        "events_stored": summary["stored"],
+        "duplicates_stored": summary["duplicates"],
+        "rollup_matches_events": summary["rollup_total"] == summary["stored"],
+        "acked_events_per_s": round(acked / load_seconds),
+        "stored_events_per_s": round(stored_rate),
+        "ack_latency_ms": {"p50": percentile(ack_latencies, 0.5), "p99": percentile(ack_latencies, 0.99),
+                           "batches": len(ack_latencies)},
+        "send_to_queryable_ms": {"p50": percentile(queryable_ms, 0.5), "p99": percentile(queryable_ms, 0.99),
+                                 "probes": len(queryable_ms)},
+        "peak_rss_mib": {name: round(value / 2**20, 1) for name, value in sorted(peaks.items())},
+        "raw_limits": {"jetstream_publish_one_client": raw_jetstream, "postgres_copy": raw_copy},
+        "ratios": {
+            "stored_vs_jetstream_publish": round(stored_rate / raw_jetstream["events_per_s"], 3),
+            "stored_vs_postgres_copy": round(stored_rate / raw_copy["rows_per_s"], 3),
+        },
+    }
+    print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Bringing up a private TrackMint for a benchmark: servers, a fresh database, services as processes."""
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from cli.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from storage.migrations import migrate
+from storage.projects import create_project
+
+
+@dataclass
+class BenchSystem:
+    """Servers and services of one benchmark run; `stop()` leaves nothing behind."""
+
+    processors: int = 1
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="trackmint-bench-")))
+    database_url: str = ""
+    server_url: str = ""
+    nats_url: str = ""
+    namespace: str = field(default_factory=lambda: f"bench{secrets.token_hex(3)}_")
+    ingest_port: int = 0
+    services: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _embedded: list = field(default_factory=list)
+    _database: str = ""
+
+    def start(self) -> "BenchSystem":
+        self.server_url = os.environ.get("TRACKMINT_DATABASE_URL", "")
+        if not self.server_url:
+            postgres = EmbeddedPostgres(self.work_dir).start()
+            self._embedded.append(postgres)
+            self.server_url = postgres.url
+        self.nats_url = os.environ.get("TRACKMINT_NATS_URL", "")
+        if not self.nats_url:
+            nats_server = EmbeddedNats(self.work_dir).start()
+            self._embedded.append(nats_server)
+            self.nats_url = nats_server.url
+        self._database = f"trackmint_bench_{secrets.token_hex(4)}"
+        self.database_url = asyncio.run(self._create_database())
+        self.ingest_port = free_port()
+        env = {
+            **os.environ,
+            "TRACKMINT_DATABASE_URL": self.database_url,
+            "TRACKMINT_NATS_URL": self.nats_url,
+            "TRACKMINT_NATS_NAMESPACE": self.namespace,
+            "TRACKMINT_INGEST_PORT": str(self.ingest_port),
+            "TRACKMINT_LOG_LEVEL": "WARNING",
+        }
+        self.services["ingest"] = self._spawn("ingest", env)
+        for index in range(self.processors):
+            self.services[f"processor-{index + 1}"] = self._spawn("processor", env)
+        self._wait_for_ingest()
+        return self
+
+    async def _create_database(self) -> str:
+        admin = await asyncpg.connect(self.server_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{self._database}"')
+        finally:
+            await admin.close()
+        url = self.server_url.rsplit("/", 1)[0] + f"/{self._database}"
+        connection = await asyncpg.connect(url)
+        try:
+            await migrate(connection)
+        finally:
+            await connection.close()
+        return url
+
+    async def create_project(self) -> tuple[str, str]:
+        connection = await asyncpg.connect(self.database_url)
+        try:
+            created = await create_project(connection, "bench")
+        finally:
+            await connection.close()
+        return str(created.project_id), created.write_key
+
+    def _spawn(self, service: str, env: dict[str, str]) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "cli.main", "serve", service], env=env)
+
+    def _wait_for_ingest(self, timeout: float = 30) -> None:
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.ingest_port), timeout=0.2):
+                    time.sleep(0.5)  # the processors subscribe meanwhile
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("ingest did not start")
+
+    def service_pids(self) -> dict[str, int]:
+        pids = {name: process.pid for name, process in self.services.items()}
+        for server in self._embedded:
+            if server.process is not None:
+                pids["postgres" if isinstance(server, EmbeddedPostgres) else "nats"] = server.process.pid
+        return pids
+
+    def stop(self) -> None:
+        for process in self.services.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.services.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if not self._embedded or not isinstance(self._embedded[0], EmbeddedPostgres):
+            asyncio.run(self._drop_database())
+        for server in reversed(self._embedded):
+            server.stop()
+
+    async def _drop_database(self) -> None:
+        admin = await asyncpg.connect(self.server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self._database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and its children (PostgreSQL forks a backend per connection)."""
+    try:
+        process = psutil.Process(pid)
+        return process.memory_info().rss + sum(
+            child.memory_info().rss for child in process.children(recursive=True)
+        )
+    except psutil.Error:
+        return 0
