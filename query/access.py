@@ -30,9 +30,7 @@ def parse_project_id(project_id: str) -> UUID:
 async def load_project(context: QueryContext, project_id: str) -> Project:
     """The project `project_id` names, if the caller may read it."""
     project_uuid = parse_project_id(project_id)
-    row = await context.pool.fetchrow(
-        "SELECT id, name, timezone FROM projects WHERE id = $1", project_uuid
-    )
+    row = await context.pool.fetchrow("SELECT id, name, timezone FROM projects WHERE id = $1", project_uuid)
     if row is None:
         raise NotFoundError(f"no project {project_id}")
     return Project(id=row["id"], name=row["name"], timezone=row["timezone"])

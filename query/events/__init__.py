@@ -1,0 +1,1 @@
+"""GraphQL for the raw event log."""

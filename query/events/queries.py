@@ -1,0 +1,30 @@
+"""Event log queries."""
+
+import strawberry
+
+from query.access import load_project
+from query.analytics.list_events import DEFAULT_PAGE_SIZE, list_events
+from query.context import QueryContext
+from query.events.types import EventConnection
+
+
+@strawberry.type
+class EventsQuery:
+    @strawberry.field(description="The project's events, newest first.")
+    async def events(
+        self,
+        info: strawberry.Info[QueryContext, None],
+        project_id: strawberry.ID,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> EventConnection:
+        project = await load_project(info.context, project_id)
+        async with info.context.pool.acquire() as connection:
+            page = await list_events(
+                connection,
+                project_id=project.id,
+                # An explicit null means "the default", as if the argument were left out.
+                first=DEFAULT_PAGE_SIZE if first is None else first,
+                after=after,
+            )
+        return EventConnection.from_page(page)

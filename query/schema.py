@@ -1,0 +1,52 @@
+"""The GraphQL schema: the root Query composed from the domain folders."""
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from query.errors import QueryError
+from query.events.queries import EventsQuery
+from query.trends.queries import TrendsQuery
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_DEPTH = 10
+"""Deepest selection a client may send; our deepest real query (events) needs 4."""
+
+
+@strawberry.type
+class Query(TrendsQuery, EventsQuery):
+    pass
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    # Resolver failures that are not QueryErrors are bugs or outages: their
+    # text may hold SQL or internals, so the client only learns that it failed.
+    # Errors without an original error (syntax, validation, variable coercion)
+    # describe the client's own document and stay visible.
+    original = error.original_error
+    return original is not None and not isinstance(original, (QueryError, GraphQLError))
+
+
+class QuerySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Expected errors are the client's business; only the unexpected ones are worth a log line.
+        for error in errors:
+            if _is_unexpected(error):
+                logger.error("query failed: %s at %s", error.message, error.path, exc_info=error.original_error)
+            else:
+                logger.debug("query rejected: %s", error.message)
+
+
+def create_schema() -> strawberry.Schema:
+    return QuerySchema(
+        query=Query,
+        # Factories, not instances: Strawberry builds fresh extensions for every request.
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            lambda: MaskErrors(should_mask_error=_is_unexpected),
+        ],
+    )

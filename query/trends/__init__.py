@@ -1,0 +1,1 @@
+"""GraphQL for trends: counts of events per time bucket."""

@@ -1,0 +1,100 @@
+"""The events connection: newest first, keyset pages, every event exactly once."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+
+from storage.projects import create_project
+from tests.query.event_data import GeneratedEvent, insert_events
+from tests.query.graphql_client import EVENTS, execute
+
+
+async def walk_pages(client: httpx.AsyncClient, project_id: str, first: int) -> list[dict]:
+    nodes: list[dict] = []
+    after = None
+    while True:
+        body = await execute(client, EVENTS, projectId=project_id, first=first, after=after)
+        assert "errors" not in body, body["errors"]
+        connection = body["data"]["events"]
+        assert len(connection["edges"]) <= first
+        nodes.extend(edge["node"] for edge in connection["edges"])
+        page_info = connection["pageInfo"]
+        if not page_info["hasNextPage"]:
+            return nodes
+        assert page_info["endCursor"] == connection["edges"][-1]["cursor"]
+        after = page_info["endCursor"]
+
+
+async def test_walking_all_pages_returns_every_event_once_newest_first(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    project = await create_project(db, "paging", "Europe/Berlin")
+    rng = random.Random(7)
+    base = datetime.now(UTC) - timedelta(days=1)
+    # Whole seconds over a short span, so many events share a timestamp and
+    # the message id has to break ties.
+    events = [
+        GeneratedEvent(
+            event_time=base + timedelta(seconds=rng.randint(0, 40)),
+            message_id=f"m{index:05d}",
+            event=rng.choice(["signup", "$pageview"]),
+        )
+        for index in range(237)
+    ]
+    await insert_events(db, project.project_id, events)
+    expected = sorted(events, key=lambda item: (item.event_time, item.message_id), reverse=True)
+
+    for first in (50, 7, 500):
+        nodes = await walk_pages(client, str(project.project_id), first)
+
+        assert [node["messageId"] for node in nodes] == [item.message_id for item in expected]
+        assert [datetime.fromisoformat(node["timestamp"]) for node in nodes] == [item.event_time for item in expected]
+
+
+async def test_event_node_carries_the_stored_fields(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    project = await create_project(db, "fields", "UTC")
+    event_time = datetime.now(UTC).replace(microsecond=123456) - timedelta(hours=2)
+    await insert_events(
+        db,
+        project.project_id,
+        [
+            GeneratedEvent(
+                event_time=event_time, message_id="abc", event="$pageview", properties={"plan": "pro", "n": 3}
+            )
+        ],
+    )
+    await db.execute(
+        "UPDATE events SET user_id = 'u1', session_id = 's1', name = 'Home', context = $2::jsonb WHERE project_id = $1",
+        project.project_id,
+        '{"page": {"path": "/"}}',
+    )
+
+    body = await execute(client, EVENTS, projectId=str(project.project_id))
+
+    connection = body["data"]["events"]
+    assert connection["pageInfo"] == {"hasNextPage": False, "endCursor": connection["edges"][0]["cursor"]}
+    node = connection["edges"][0]["node"]
+    assert node == {
+        "messageId": "abc",
+        "type": "PAGE",
+        "event": "$pageview",
+        "name": "Home",
+        "anonymousId": "anon-abc",
+        "userId": "u1",
+        "sessionId": "s1",
+        "timestamp": node["timestamp"],
+        "receivedAt": node["receivedAt"],
+        "properties": {"plan": "pro", "n": 3},
+        "context": {"page": {"path": "/"}},
+    }
+    assert datetime.fromisoformat(node["timestamp"]) == event_time
+
+
+async def test_project_without_events_has_an_empty_last_page(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    project = await create_project(db, "no-events", "UTC")
+
+    body = await execute(client, EVENTS, projectId=str(project.project_id))
+
+    assert body["data"]["events"] == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
