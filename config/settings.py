@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 
     # Processor.
+    # Concurrent fetch→write loops per replica, so one transforms while another waits on PostgreSQL.
+    processor_workers: int = Field(2, ge=1, le=16)
     processor_fetch_messages: int = Field(64, ge=1, le=10_000)
     processor_fetch_timeout_seconds: float = Field(0.25, gt=0)
     processor_ack_wait_seconds: float = Field(60, gt=1)

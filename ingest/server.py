@@ -17,7 +17,7 @@ from ingest.publisher import EventPublisher
 from ingest.service import IngestService
 from ingest.validation import Limits
 from messaging.names import Names
-from messaging.streams import connect, ensure_streams
+from messaging.streams import connect_jetstream
 from storage.database import create_pool
 from trackmint.v1 import ingest_service_pb2, ingest_service_pb2_grpc
 
@@ -51,9 +51,7 @@ class IngestServer:
 
 async def start_ingest(settings: Settings) -> IngestServer:
     """Connect to NATS and PostgreSQL, declare the streams, and start serving."""
-    nc = await connect(settings.nats_url, name="trackmint-ingest")
-    js = nc.jetstream(timeout=10)
-    await ensure_streams(js, settings)
+    nc, js = await connect_jetstream(settings, name="trackmint-ingest")
     pool = await create_pool(settings.database_url, size=4)
     service = IngestService(
         keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds),

@@ -1,9 +1,11 @@
 """Connecting to NATS and declaring the JetStream streams, idempotently."""
 
+import asyncio
 import logging
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
@@ -92,3 +94,24 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
     await ensure_stream(js, events_stream_config(settings))
     await ensure_stream(js, dead_letter_stream_config(settings))
+
+
+async def connect_jetstream(settings: Settings, *, name: str, within: float = 60.0) -> tuple[NATS, JetStreamContext]:
+    """Connect and declare the streams, waiting for NATS/JetStream to become ready (e.g. at boot)."""
+    deadline = asyncio.get_running_loop().time() + within
+    delay = 0.2
+    while True:
+        nc = None
+        try:
+            nc = await connect(settings.nats_url, name=name)
+            js = nc.jetstream(timeout=10)
+            await ensure_streams(js, settings)
+            return nc, js
+        except (NatsError, OSError) as error:
+            if nc is not None:
+                await nc.close()
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            logger.warning("JetStream not ready (%r); retrying in %.1fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

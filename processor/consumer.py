@@ -66,8 +66,9 @@ class EventConsumer:
         self._ack_wait = settings.processor_ack_wait_seconds
         self._max_deliveries = settings.processor_max_deliveries
         self._retry_max = settings.processor_retry_max_seconds
+        self._workers = settings.processor_workers
         self._stopping = asyncio.Event()
-        self._subscription = None
+        self._subscriptions: list[JetStreamContext.PullSubscription] = []
         self.stats = ProcessorStats()
 
     def consumer_config(self) -> ConsumerConfig:
@@ -83,23 +84,36 @@ class EventConsumer:
         )
 
     async def subscribe(self) -> None:
-        self._subscription = await self._js.pull_subscribe(
-            self._names.events_subjects,
-            durable=self._names.processor_consumer,
-            stream=self._names.events_stream,
-            config=self.consumer_config(),
-        )
+        """Bind one pull subscription per worker to the shared durable consumer (creating it if needed)."""
+        delay = 0.2
+        while len(self._subscriptions) < self._workers:
+            try:
+                self._subscriptions.append(await self._js.pull_subscribe(
+                    self._names.events_subjects,
+                    durable=self._names.processor_consumer,
+                    stream=self._names.events_stream,
+                    config=self.consumer_config(),
+                ))
+            except (NatsError, OSError) as error:
+                if delay > 10:
+                    raise
+                logger.warning("cannot bind the consumer yet (%r); retrying in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+                delay *= 2
 
     def stop(self) -> None:
         """Finish the batch in hand, ack it, and leave the loop."""
         self._stopping.set()
 
     async def run(self) -> None:
-        if self._subscription is None:
-            await self.subscribe()
+        """Run the workers until stop(); each overlaps its database waits with the others' work."""
+        await self.subscribe()
+        await asyncio.gather(*(self._work(subscription) for subscription in self._subscriptions))
+
+    async def _work(self, subscription: JetStreamContext.PullSubscription) -> None:
         while not self._stopping.is_set():
             try:
-                messages = await self._subscription.fetch(self._fetch_messages, timeout=self._fetch_timeout)
+                messages = await subscription.fetch(self._fetch_messages, timeout=self._fetch_timeout)
             except NatsTimeoutError:
                 continue
             except NatsError as error:

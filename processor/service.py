@@ -10,7 +10,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from config import Settings
-from messaging.streams import connect, ensure_streams
+from messaging.streams import connect_jetstream
 from processor.consumer import EventConsumer
 from processor.writer import EventWriter, prepare_connection
 from storage.database import create_pool
@@ -40,11 +40,12 @@ class ProcessorService:
 
 
 async def start_processor(settings: Settings) -> ProcessorService:
-    nc = await connect(settings.nats_url, name="trackmint-processor")
-    js = nc.jetstream(timeout=10)
-    await ensure_streams(js, settings)
+    nc, js = await connect_jetstream(settings, name="trackmint-processor")
     pool = await create_pool(
-        settings.database_url, size=4, init=prepare_connection, server_settings={"timezone": "UTC"}
+        settings.database_url,
+        size=settings.processor_workers + 2,
+        init=prepare_connection,
+        server_settings={"timezone": "UTC"},
     )
     consumer = EventConsumer(js, EventWriter(pool), settings)
     await consumer.subscribe()
