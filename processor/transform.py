@@ -1,11 +1,11 @@
 """Pure functions from decoded JetStream messages to database rows.
 
 No I/O here: the writer stores what these return, so idempotency and
-correctness of the mapping can be tested without servers.
+correctness of the mapping can be tested without servers. Per-event work is
+kept to attribute reads: times travel as integer microseconds and become
+timestamps in SQL, context fields map to typed columns, JSON stays text.
 """
 
-import json
-from datetime import UTC, datetime
 from uuid import UUID
 
 from trackmint.v1 import batch_pb2, event_pb2
@@ -19,49 +19,42 @@ EVENT_NAMES = {
 }
 """Canonical event names of the non-track calls; a track event is named by its name."""
 
+TIME_COLUMNS = ("event_time", "sent_at", "received_at")
+"""Staged as microseconds since the epoch; stored as timestamptz."""
+
 STAGING_COLUMNS = (
     "project_id", "event_time", "message_id", "type", "event", "name", "anonymous_id", "user_id",
-    "session_id", "group_id", "previous_id", "properties", "traits", "context", "sent_at", "received_at",
+    "session_id", "group_id", "previous_id", "properties", "traits",
+    "user_agent", "locale", "timezone", "page_url", "page_path", "page_referrer", "page_title", "page_search",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "library_name", "library_version",
+    "context", "sent_at", "received_at",
 )
 
-_PAGE_FIELDS = ("url", "path", "referrer", "title", "search")
-_CAMPAIGN_FIELDS = ("source", "medium", "name", "term", "content")
+EVENT_TIME_INDEX = STAGING_COLUMNS.index("event_time")
+_NO_CONTEXT = (None,) * 16
 
 
 class UnprocessableMessage(ValueError):
     """A message that no retry can turn into rows."""
 
 
-def _datetime(stamp) -> datetime:
-    return datetime.fromtimestamp(stamp.seconds, UTC).replace(microsecond=stamp.nanos // 1000)
+def micros(stamp) -> int:
+    return stamp.seconds * 1_000_000 + stamp.nanos // 1000
 
 
-def _present(message, fields: tuple[str, ...]) -> dict[str, str]:
-    return {name: value for name in fields if (value := getattr(message, name))}
-
-
-def context_json(event: event_pb2.Event) -> str | None:
-    """The context as stored: typed fields in Segment's shape, minus the IP address (never stored by default)."""
+def context_values(event: event_pb2.Event) -> tuple:
+    """The typed context columns, user_agent … library_version then the extra JSON; no IP address."""
     if not event.HasField("context"):
-        return None
+        return _NO_CONTEXT
     context = event.context
-    document: dict[str, object] = {}
-    if context.extra_json:
-        document.update(json.loads(context.extra_json))
-    if context.user_agent:
-        document["userAgent"] = context.user_agent
-    if context.locale:
-        document["locale"] = context.locale
-    if context.timezone:
-        document["timezone"] = context.timezone
-    if context.HasField("page") and (page := _present(context.page, _PAGE_FIELDS)):
-        document["page"] = page
-    if context.HasField("campaign") and (campaign := _present(context.campaign, _CAMPAIGN_FIELDS)):
-        document["campaign"] = campaign
-    if context.HasField("library") and (library := _present(context.library, ("name", "version"))):
-        document["library"] = library
-    document.pop("ip", None)
-    return json.dumps(document, separators=(",", ":")) if document else None
+    page, campaign, library = context.page, context.campaign, context.library
+    return (
+        context.user_agent or None, context.locale or None, context.timezone or None,
+        page.url or None, page.path or None, page.referrer or None, page.title or None, page.search or None,
+        campaign.source or None, campaign.medium or None, campaign.name or None, campaign.term or None,
+        campaign.content or None, library.name or None, library.version or None,
+        context.extra_json or None,
+    )
 
 
 def decode(data: bytes) -> batch_pb2.IngestedBatch:
@@ -79,19 +72,21 @@ def decode(data: bytes) -> batch_pb2.IngestedBatch:
 def rows_from_batch(envelope: batch_pb2.IngestedBatch) -> list[tuple]:
     """One staging row per event, in STAGING_COLUMNS order."""
     project_id = envelope.project_id
-    received_at = _datetime(envelope.received_at)
+    received_at = micros(envelope.received_at)
+    track = event_pb2.EVENT_TYPE_TRACK
     rows = []
     for event in envelope.events:
         if not event.message_id:
             raise UnprocessableMessage("event without message_id")
         kind = event.type
+        name = event.name
         rows.append((
             project_id,
-            _datetime(event.timestamp),
+            micros(event.timestamp),
             event.message_id,
             kind,
-            event.name if kind == event_pb2.EVENT_TYPE_TRACK else EVENT_NAMES.get(kind, event.name),
-            event.name,
+            name if kind == track else EVENT_NAMES.get(kind, name),
+            name,
             event.anonymous_id or None,
             event.user_id or None,
             event.session_id or None,
@@ -99,8 +94,8 @@ def rows_from_batch(envelope: batch_pb2.IngestedBatch) -> list[tuple]:
             event.previous_id or None,
             event.properties_json or "{}",
             event.traits_json or None,
-            context_json(event),
-            _datetime(event.sent_at) if event.HasField("sent_at") else None,
+            *context_values(event),
+            micros(event.sent_at) if event.HasField("sent_at") else None,
             received_at,
         ))
     return rows

@@ -9,21 +9,29 @@ PostgreSQL still picks a victim, the whole transaction is retried.
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
-from processor.transform import STAGING_COLUMNS
+from processor.transform import EVENT_TIME_INDEX, STAGING_COLUMNS, TIME_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 _COLUMNS = ", ".join(STAGING_COLUMNS)
-_SELECTED = ", ".join(f"s.{column}" for column in STAGING_COLUMNS)
+_SELECTED = ", ".join(
+    f"'epoch'::timestamptz + s.{column} * interval '1 microsecond'" if column in TIME_COLUMNS else f"s.{column}"
+    for column in STAGING_COLUMNS
+)
+_MICROS_PER_DAY = 86_400_000_000
+_STAGING_TYPES = {"project_id": "uuid", "type": "smallint", "properties": "jsonb", "traits": "jsonb",
+                  "context": "jsonb", **dict.fromkeys(TIME_COLUMNS, "bigint")}
 
-CREATE_STAGING = f"""
-CREATE TEMPORARY TABLE IF NOT EXISTS staging_events ON COMMIT DELETE ROWS AS
-SELECT {_COLUMNS} FROM events WITH NO DATA
-"""
+# The columns of `events`, with times as integer microseconds (converted exactly in SQL).
+CREATE_STAGING = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS staging_events ("
+    + ", ".join(f"{column} {_STAGING_TYPES.get(column, 'text')}" for column in STAGING_COLUMNS)
+    + ") ON COMMIT DELETE ROWS"
+)
 
 STORE_STAGED = f"""
 WITH fresh AS (
@@ -61,7 +69,9 @@ class EventWriter:
         self._months: set[tuple[int, int]] = set()
 
     async def _ensure_partitions(self, connection: asyncpg.Connection, rows: list[tuple]) -> None:
-        months = {(row[1].year, row[1].month) for row in rows} - self._months
+        days = {row[EVENT_TIME_INDEX] // _MICROS_PER_DAY for row in rows}
+        months = {(moment.year, moment.month) for moment in
+                  (datetime.fromtimestamp(day * 86_400, UTC) for day in days)} - self._months
         for year, month in sorted(months):
             await connection.execute("SELECT ensure_events_partition($1::date)", datetime(year, month, 1).date())
             self._months.add((year, month))

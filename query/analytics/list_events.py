@@ -75,6 +75,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return event_time, message_id
 
 
+# Events store context in typed columns plus a jsonb of other keys; the API shows it in Segment's shape.
+CONTEXT_JSON = """nullif(coalesce(context, '{}') || jsonb_strip_nulls(jsonb_build_object(
+    'userAgent', user_agent, 'locale', locale, 'timezone', timezone,
+    'page', nullif(jsonb_strip_nulls(jsonb_build_object(
+        'url', page_url, 'path', page_path, 'referrer', page_referrer, 'title', page_title, 'search', page_search)),
+        '{}'),
+    'campaign', nullif(jsonb_strip_nulls(jsonb_build_object(
+        'source', utm_source, 'medium', utm_medium, 'name', utm_campaign, 'term', utm_term, 'content', utm_content)),
+        '{}'),
+    'library', nullif(jsonb_strip_nulls(jsonb_build_object('name', library_name, 'version', library_version)), '{}')
+)), '{}')::text"""
+
+
 async def list_events(
     connection: asyncpg.Connection, *, project_id: UUID, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
 ) -> EventPage:
@@ -89,7 +102,8 @@ async def list_events(
     rows = await connection.fetch(
         f"""
         SELECT message_id, type, event, name, anonymous_id, user_id, session_id,
-               event_time, received_at, properties::text AS properties, context::text AS context
+               event_time, received_at, properties::text AS properties,
+               {CONTEXT_JSON} AS context
         FROM events
         WHERE project_id = $1 {keyset}
         ORDER BY event_time DESC, message_id DESC
