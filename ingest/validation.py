@@ -100,23 +100,49 @@ def check_text_fields(event: event_pb2.Event, batch: BatchContext) -> Problem | 
             Code.REJECTION_CODE_FIELD_TOO_LONG,
             f"name is {len(event.name)} characters; the limit is {batch.limits.max_name_length}",
         )
-    context = event.context
-    texts = (
-        event.message_id, event.anonymous_id, event.user_id, event.session_id, event.group_id,
-        event.previous_id, event.name, context.ip, context.user_agent, context.locale, context.timezone,
-        context.page.url, context.page.path, context.page.referrer, context.page.title, context.page.search,
-        context.campaign.source, context.campaign.medium, context.campaign.name, context.campaign.term,
-        context.campaign.content, context.library.name, context.library.version,
-    )
-    if "\x00" in "".join(texts):
-        return Code.REJECTION_CODE_INVALID_JSON, "text fields must not contain NUL characters"
     return None
 
 
-def check_size(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
-    size, limit = event.ByteSize(), batch.limits.max_event_bytes
-    if size > limit:
-        return Code.REJECTION_CODE_EVENT_TOO_LARGE, f"event is {size} bytes; the limit is {limit}"
+_TEXT_FIELDS = (
+    ("message_id", lambda e: e.message_id), ("anonymous_id", lambda e: e.anonymous_id),
+    ("user_id", lambda e: e.user_id), ("session_id", lambda e: e.session_id), ("group_id", lambda e: e.group_id),
+    ("previous_id", lambda e: e.previous_id), ("name", lambda e: e.name), ("context.ip", lambda e: e.context.ip),
+    ("context.user_agent", lambda e: e.context.user_agent), ("context.locale", lambda e: e.context.locale),
+    ("context.timezone", lambda e: e.context.timezone), ("context.page.url", lambda e: e.context.page.url),
+    ("context.page.path", lambda e: e.context.page.path),
+    ("context.page.referrer", lambda e: e.context.page.referrer),
+    ("context.page.title", lambda e: e.context.page.title),
+    ("context.page.search", lambda e: e.context.page.search),
+    ("context.campaign.source", lambda e: e.context.campaign.source),
+    ("context.campaign.medium", lambda e: e.context.campaign.medium),
+    ("context.campaign.name", lambda e: e.context.campaign.name),
+    ("context.campaign.term", lambda e: e.context.campaign.term),
+    ("context.campaign.content", lambda e: e.context.campaign.content),
+    ("context.library.name", lambda e: e.context.library.name),
+    ("context.library.version", lambda e: e.context.library.version),
+)
+
+
+def _field_with_nul(event: event_pb2.Event) -> str | None:
+    for name, read in _TEXT_FIELDS:
+        if "\x00" in read(event):
+            return name
+    return None
+
+
+def check_size_and_text(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    """Size limit, and no NUL characters in text (PostgreSQL text cannot hold them).
+
+    One serialization answers both in the common case: proto3 writes no zero
+    byte except for a NUL inside a string or an empty sub-message that is set,
+    so only events whose encoding holds a zero byte are inspected field by field.
+    """
+    encoded = event.SerializeToString()
+    limit = batch.limits.max_event_bytes
+    if len(encoded) > limit:
+        return Code.REJECTION_CODE_EVENT_TOO_LARGE, f"event is {len(encoded)} bytes; the limit is {limit}"
+    if b"\x00" in encoded and (field_name := _field_with_nul(event)):
+        return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} must not contain NUL characters"
     return None
 
 
@@ -133,6 +159,26 @@ def _depth(value: object) -> int:
     return deepest
 
 
+def _unstorable_text(value: object) -> str | None:
+    """Why PostgreSQL jsonb would refuse a decoded value: a NUL or an unpaired surrogate in a string."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                return "must not contain \\u0000"
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return "contains an unpaired surrogate escape"
+    return None
+
+
 def _json_problem(field_name: str, text: str, max_depth: int) -> Problem | None:
     if not text:
         return None
@@ -145,13 +191,8 @@ def _json_problem(field_name: str, text: str, max_depth: int) -> Problem | None:
     # Counting brackets is a cheap upper bound; walk the value only when it could be too deep.
     if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
         return Code.REJECTION_CODE_TOO_DEEP, f"{field_name} nests deeper than {max_depth} levels"
-    if _SUSPICIOUS_ESCAPE.search(text):
-        if "\x00" in json.dumps(value, ensure_ascii=False):
-            return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} must not contain \\u0000"
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} contains an unpaired surrogate escape"
+    if _SUSPICIOUS_ESCAPE.search(text) and (problem := _unstorable_text(value)):
+        return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} {problem}"
     return None
 
 
@@ -175,9 +216,14 @@ def correct_event_time(event: event_pb2.Event, batch: BatchContext) -> Problem |
     else:
         event_time = received
     if event_time > received + batch.limits.max_future_ns:
-        return Code.REJECTION_CODE_TIMESTAMP_IN_FUTURE, "timestamp is too far in the future after clock-skew correction"
+        limit = batch.limits.max_future_ns // _NS
+        return (
+            Code.REJECTION_CODE_TIMESTAMP_IN_FUTURE,
+            f"timestamp is more than {limit} seconds in the future after clock-skew correction",
+        )
     if event_time < received - batch.limits.max_age_ns:
-        return Code.REJECTION_CODE_TIMESTAMP_TOO_OLD, "timestamp is older than the accepted event age"
+        limit_days = batch.limits.max_age_ns / (86_400 * _NS)
+        return Code.REJECTION_CODE_TIMESTAMP_TOO_OLD, f"timestamp is more than {limit_days:g} days old"
     _set_timestamp(event.timestamp, event_time)
     if sent is not None:
         _set_timestamp(event.sent_at, sent)
@@ -191,7 +237,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("identity", check_identity),
     ("type_fields", check_type_fields),
     ("text_fields", check_text_fields),
-    ("size", check_size),
+    ("size_and_text", check_size_and_text),
     ("json", check_json),
     ("event_time", correct_event_time),
 )
@@ -226,18 +272,18 @@ def validate_batch(
     rejections: list[batch_pb2.Rejection] = []
     for name, step in PIPELINE:
         started = time.perf_counter()
-        survivors = []
+        failed: set[int] = set()
         for index, event in alive:
             problem = step(event, context)
-            if problem is None:
-                survivors.append((index, event))
-            else:
+            if problem is not None:
                 code, reason = problem
                 rejections.append(
                     batch_pb2.Rejection(index=index, code=code, reason=reason, message_id=event.message_id[:200])
                 )
                 stats.rejections[Code.Name(code)] += 1
-        alive = survivors
+                failed.add(index)
+        if failed:
+            alive = [(index, event) for index, event in alive if index not in failed]
         stats.step_seconds[name] += time.perf_counter() - started
     rejections.sort(key=lambda rejection: rejection.index)
     return ValidatedBatch(accepted=[event for _, event in alive], rejections=rejections, received_at_ns=received)
