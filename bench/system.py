@@ -53,7 +53,7 @@ class BenchSystem:
             "TRACKMINT_NATS_URL": self.nats_url,
             "TRACKMINT_NATS_NAMESPACE": self.namespace,
             "TRACKMINT_INGEST_PORT": str(self.ingest_port),
-            "TRACKMINT_LOG_LEVEL": "WARNING",
+            "TRACKMINT_LOG_LEVEL": os.environ.get("TRACKMINT_LOG_LEVEL", "WARNING"),
         }
         self.services["ingest"] = self._spawn("ingest", env)
         for index in range(self.processors):

@@ -138,6 +138,7 @@ def main() -> None:
         sys.stderr.write(f"trackmint: {error}\n")
         sys.exit(2)
     except (OSError, asyncpg.PostgresError) as error:
+        logger.debug("failure", exc_info=True)
         sys.stderr.write(f"trackmint: cannot reach a server: {error!r}\n")
         sys.exit(1)
 
