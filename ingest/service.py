@@ -120,13 +120,15 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
 
         drain = asyncio.create_task(self.draining.wait())
         iterator = aiter(requests)
+        next_batch: asyncio.Future | None = None
         try:
             while True:
                 await slots.acquire()
                 next_batch = asyncio.ensure_future(anext(iterator))
+                # A read abandoned below may still fail later; its outcome is of no interest then.
+                next_batch.add_done_callback(_retrieve_outcome)
                 done, _ = await asyncio.wait({next_batch, drain}, return_when=asyncio.FIRST_COMPLETED)
                 if next_batch not in done:
-                    next_batch.cancel()
                     slots.release()
                     break
                 try:
@@ -147,4 +149,11 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
             logger.info("stream read ended: %r", error)
         finally:
             drain.cancel()
+            if next_batch is not None:
+                next_batch.cancel()
         results.put_nowait(_END)
+
+
+def _retrieve_outcome(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -114,7 +114,8 @@ class EventConsumer:
         while not self._stopping.is_set():
             try:
                 messages = await subscription.fetch(self._fetch_messages, timeout=self._fetch_timeout)
-            except NatsTimeoutError:
+            except (NatsTimeoutError, TimeoutError):
+                # Nothing to fetch (nats-py raises either type depending on the code path).
                 continue
             except NatsError as error:
                 logger.warning("fetch failed: %r", error)

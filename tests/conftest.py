@@ -6,6 +6,7 @@ works in a database it creates and drops, and in a NATS namespace of its own,
 so it never touches data it did not make.
 """
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -14,10 +15,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import nats
+import nats.js.errors
 import pytest
 
 from cli.embedded import EmbeddedNats, EmbeddedPostgres
 from config import Settings, load_settings
+from messaging.names import Names
 from storage.migrations import migrate
 from storage.projects import CreatedProject, create_project
 
@@ -92,16 +96,33 @@ def nats_namespace() -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, nats_url: str, nats_namespace: str, tmp_path: Path) -> Settings:
-    return load_settings(
+async def settings(database_url: str, nats_url: str, nats_namespace: str, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings for one test: its own NATS namespace (small in-memory streams, deleted afterwards)."""
+    configured = load_settings(
         database_url=database_url,
         nats_url=nats_url,
         nats_namespace=nats_namespace,
         data_dir=tmp_path,
         stream_storage="memory",
+        stream_max_bytes=64 * 1024 * 1024,
         ingest_port=0,
         query_port=0,
     )
+    yield configured
+    await delete_namespace_streams(nats_url, nats_namespace)
+
+
+async def delete_namespace_streams(nats_url: str, namespace: str) -> None:
+    """Free the JetStream memory a test's streams held (they share one server)."""
+    names = Names(namespace)
+    connection = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        js = connection.jetstream()
+        for stream in (names.events_stream, names.dead_letter_stream):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(stream)
+    finally:
+        await connection.close()
 
 
 @pytest.fixture
