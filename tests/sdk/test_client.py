@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from tests.sdk.stored import stored_events, wait_for_stored
 from trackmint.v1 import event_pb2
 from trackmint_sdk import Client, EventsRejectedError, __version__
+from trackmint_sdk.stats import latency_percentiles
 
 
 async def test_tracked_events_are_stored_with_their_fields(ingest_server, processor, project, db):
@@ -50,9 +51,17 @@ async def test_flush_returns_only_once_every_event_is_acked(ingest_server, proce
         assert await asyncio.to_thread(client.flush, 20)
         stats = client.stats
         assert (stats.enqueued, stats.acked, stats.in_flight, stats.queued, stats.dropped) == (1234, 1234, 0, 0, 0)
+        # 25 batches were acked, so the latency summary covers them and is ordered.
+        assert 0 < stats.ack_latency_p50_ms <= stats.ack_latency_p99_ms < 20_000
     finally:
         await asyncio.to_thread(client.close)
     assert await wait_for_stored(db, project.project_id, 1234) == 1234
+
+
+def test_latency_percentiles_pick_the_median_and_the_99th():
+    samples = [index / 1000 for index in range(1, 101)]  # 1 ms … 100 ms
+    assert latency_percentiles(samples) == (51.0, 99.0)
+    assert latency_percentiles([]) == (None, None)
 
 
 async def test_close_flushes_what_is_queued(ingest_server, processor, project, db):

@@ -42,7 +42,7 @@ from trackmint_sdk.errors import (
     UnauthorizedError,
 )
 from trackmint_sdk.events import UTC, set_timestamp
-from trackmint_sdk.stats import Counters, DroppedByReason, Stats
+from trackmint_sdk.stats import Counters, DroppedByReason, Stats, latency_percentiles
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,10 @@ class Sender:
             invalid_argument=counters.dropped["invalid_argument"],
             closed=counters.dropped["closed"] + buffer.dropped_closed,
         )
+        p50, p99 = latency_percentiles(counters.ack_latency_samples())
         return Stats(
+            ack_latency_p50_ms=p50,
+            ack_latency_p99_ms=p99,
             enqueued=buffer.offered,
             acked=counters.acked,
             rejected=counters.rejected,
@@ -352,6 +355,7 @@ class Sender:
             return
         self._in_flight_events -= len(batch.events)
         self._counters.acked += ack.accepted
+        self._counters.ack_latencies.append(time.monotonic() - batch.sent_at)
         if ack.rejections:
             self._on_rejections(batch, ack)
         if self._outage:

@@ -7,6 +7,7 @@ batch twice: one the server stored but whose ack was lost, resent and acked agai
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 DROP_REASONS = ("queue_full", "unauthorized", "batch_too_large", "invalid_argument", "closed")
@@ -48,6 +49,26 @@ class Stats:
     """Events waiting in the in-memory queue."""
     reconnects: int
     """Streams opened after the first one (each break of the stream costs one)."""
+    ack_latency_p50_ms: float | None = None
+    """Median time from writing a batch to its ack, over the last 4096 acked batches."""
+    ack_latency_p99_ms: float | None = None
+    """99th percentile of the same."""
+
+
+ACK_LATENCY_SAMPLES = 4096
+
+
+def latency_percentiles(samples: list[float]) -> tuple[float | None, float | None]:
+    """(p50, p99) in milliseconds of latencies given in seconds; None when there are none."""
+    if not samples:
+        return None, None
+    ordered = sorted(samples)
+    last = len(ordered) - 1
+
+    def at(fraction: float) -> float:
+        return round(ordered[min(last, round(fraction * last))] * 1000, 3)
+
+    return at(0.5), at(0.99)
 
 
 class Counters:
@@ -58,3 +79,12 @@ class Counters:
         self.rejected = 0
         self.reconnects = 0
         self.dropped = dict.fromkeys(DROP_REASONS, 0)
+        self.ack_latencies: deque[float] = deque(maxlen=ACK_LATENCY_SAMPLES)
+
+    def ack_latency_samples(self) -> list[float]:
+        """A copy of the recent ack latencies, safe from another thread."""
+        while True:
+            try:
+                return list(self.ack_latencies)
+            except RuntimeError:  # appended to while copying; try again
+                continue
