@@ -1,0 +1,35 @@
+"""Helpers for the ingest tests: polling with a deadline, and looking into JetStream and PostgreSQL."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from config import Settings
+from messaging.names import Names
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], within: float = 15) -> T:
+    """Poll `probe` until `done(result)` or the deadline; returns the last result either way."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await probe()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def stream_message_count(js: JetStreamContext, settings: Settings) -> int:
+    """Messages the test's EVENTS stream holds: what ingest has acked as durable."""
+    info = await js.stream_info(Names(settings.nats_namespace).events_stream)
+    return info.state.messages
+
+
+async def stored_message_ids(db: asyncpg.Connection, project_id) -> list[str]:
+    rows = await db.fetch("SELECT message_id FROM events WHERE project_id = $1 ORDER BY message_id", project_id)
+    return [row["message_id"] for row in rows]

@@ -1,0 +1,106 @@
+"""Write-key authentication over gRPC: refused calls say why and store nothing."""
+
+import grpc
+import pytest
+
+from storage.api_keys import create_api_key, hash_key
+from tests.ingest.support import eventually, stream_message_count
+from tests.payloads import auth, batch_of, ingest_stub, track_event
+
+BAD_METADATA = {
+    "missing key": ((), "missing write key"),
+    "basic scheme": ((("authorization", "Basic dXNlcjpwYXNz"),), "Bearer <write key>"),
+    "bearer without key": ((("authorization", "Bearer   "),), "Bearer <write key>"),
+    "bare key in authorization": ((("authorization", "tm_live_abc"),), "Bearer <write key>"),
+    "unknown key": ((("authorization", "Bearer tm_live_" + "x" * 32),), "unknown, revoked or expired write key"),
+    "unknown x-api-key": ((("x-api-key", "tm_live_" + "y" * 32),), "unknown, revoked or expired write key"),
+    "absurdly long key": ((("x-api-key", "k" * 5000),), "unknown"),
+}
+
+
+@pytest.mark.parametrize(("metadata", "message"), BAD_METADATA.values(), ids=BAD_METADATA.keys())
+async def test_send_without_a_usable_key_is_unauthenticated_and_stores_nothing(
+    ingest_server, settings, jetstream, metadata, message
+):
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Send(batch_of([track_event()]), metadata=metadata)
+
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert message in refused.value.details()
+    assert await stream_message_count(jetstream, settings) == 0
+
+
+async def test_stream_without_a_usable_key_is_unauthenticated_and_stores_nothing(ingest_server, settings, jetstream):
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        call = stub.Stream(metadata=auth("tm_live_" + "z" * 32))
+        await call.write(batch_of([track_event()]))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call.read()
+
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "unknown, revoked or expired write key" in refused.value.details()
+    assert await stream_message_count(jetstream, settings) == 0
+
+
+async def test_x_api_key_metadata_authenticates(ingest_server, project, settings, jetstream):
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        ack = await stub.Send(batch_of([track_event()], sequence=5), metadata=(("x-api-key", project.write_key),))
+
+    assert (ack.sequence, ack.accepted) == (5, 1)
+    assert await stream_message_count(jetstream, settings) == 1
+
+
+async def test_bearer_scheme_is_case_insensitive(ingest_server, project):
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        ack = await stub.Send(batch_of([track_event()]), metadata=(("authorization", f"bearer {project.write_key}"),))
+
+    assert ack.accepted == 1
+
+
+async def test_revoked_key_is_refused_once_the_cache_ttl_has_passed(
+    start_ingest_with, settings, project, db, jetstream
+):
+    ttl = 0.5
+    server = await start_ingest_with(settings.model_copy(update={"api_key_cache_ttl_seconds": ttl}))
+    channel, stub = ingest_stub(server.port)
+    async with channel:
+        before = await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
+        assert before.accepted == 1
+        await db.execute("UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1", hash_key(project.write_key))
+
+        async def attempt() -> grpc.StatusCode:
+            try:
+                await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
+
+        status = await eventually(attempt, lambda code: code == grpc.StatusCode.UNAUTHENTICATED, within=ttl + 3)
+        assert status == grpc.StatusCode.UNAUTHENTICATED
+        # Sends inside the TTL could still be acked (and so are in the stream); none after the refusal.
+        stored = await stream_message_count(jetstream, settings)
+        assert stored >= 1
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
+
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "revoked" in refused.value.details()
+    assert await stream_message_count(jetstream, settings) == stored
+
+
+async def test_expired_key_is_unauthenticated(ingest_server, project, db):
+    key = await create_api_key(db, project.project_id, label="expired")
+    await db.execute("UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = $1", key.id)
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Send(batch_of([track_event()]), metadata=auth(key.key))
+
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert key.prefix in refused.value.details()  # the display prefix tells the user which key
+    assert key.key not in refused.value.details()  # but never the secret
