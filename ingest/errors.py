@@ -3,6 +3,7 @@
     IngestError
     ├── AuthenticationError   UNAUTHENTICATED   missing, unknown, revoked or expired write key
     ├── InvalidBatchError     INVALID_ARGUMENT  the batch as a whole breaks a limit
+    ├── MalformedRequestError INVALID_ARGUMENT  the request is not an EventBatch at all
     └── UnavailableError      UNAVAILABLE       JetStream or the key store cannot be reached;
                                                 nothing was acked, retry later
 """
@@ -27,6 +28,11 @@ class InvalidBatchError(IngestError):
     def __init__(self, message: str, sequence: int) -> None:
         super().__init__(message)
         self.sequence = sequence
+
+
+class MalformedRequestError(IngestError):
+    status = grpc.StatusCode.INVALID_ARGUMENT
+    code = "malformed_request"
 
 
 class UnavailableError(IngestError):

@@ -14,12 +14,12 @@ from nats.aio.client import Client as NATS
 from config import Settings
 from ingest.auth import KeyResolver
 from ingest.publisher import EventPublisher
-from ingest.service import IngestService
+from ingest.service import IngestService, add_ingest_to_server
 from ingest.validation import Limits
 from messaging.names import Names
 from messaging.streams import connect_jetstream
 from storage.database import create_pool
-from trackmint.v1 import ingest_service_pb2, ingest_service_pb2_grpc
+from trackmint.v1 import ingest_service_pb2
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ async def start_ingest(settings: Settings) -> IngestServer:
             ("grpc.keepalive_permit_without_calls", 1),
         ]
     )
-    ingest_service_pb2_grpc.add_IngestServicer_to_server(service, server)
+    add_ingest_to_server(service, server, SERVICE_NAME)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -12,10 +12,11 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from ingest import metadata_keys
 from ingest.auth import KeyResolver, key_from_metadata
-from ingest.errors import IngestError, InvalidBatchError, UnavailableError
+from ingest.errors import IngestError, InvalidBatchError, MalformedRequestError, UnavailableError
 from ingest.publisher import EventPublisher
 from ingest.validation import Limits, ValidationStats, validate_batch
 from trackmint.v1 import batch_pb2, ingest_service_pb2_grpc
@@ -23,6 +24,40 @@ from trackmint.v1 import batch_pb2, ingest_service_pb2_grpc
 logger = logging.getLogger(__name__)
 
 _END = object()
+
+
+class MalformedBatch:
+    """Stands in for a request that did not parse, so the servicer can answer it with a clear status."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def parse_batch(data: bytes) -> batch_pb2.EventBatch | MalformedBatch:
+    try:
+        return batch_pb2.EventBatch.FromString(data)
+    except DecodeError as error:
+        return MalformedBatch(str(error))
+
+
+def _malformed(request: MalformedBatch) -> MalformedRequestError:
+    return MalformedRequestError(f"request is not a valid trackmint.v1.EventBatch: {request.reason}")
+
+
+def add_ingest_to_server(service: "IngestService", server: grpc.aio.Server, service_name: str) -> None:
+    """Register like the generated helper, but parse requests leniently (see MalformedBatch)."""
+    serialize = batch_pb2.BatchAck.SerializeToString
+    handlers = {
+        "Send": grpc.unary_unary_rpc_method_handler(
+            service.Send, request_deserializer=parse_batch, response_serializer=serialize
+        ),
+        "Stream": grpc.stream_stream_rpc_method_handler(
+            service.Stream, request_deserializer=parse_batch, response_serializer=serialize
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service_name, handlers),))
 
 
 class IngestService(ingest_service_pb2_grpc.IngestServicer):
@@ -69,6 +104,8 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
             if self.draining.is_set():
                 raise UnavailableError("server is shutting down; retry on another replica")
             project_id = await self._authenticate(context)
+            if isinstance(request, MalformedBatch):
+                raise _malformed(request)
             return await self._handle(project_id, request)
         except IngestError as error:
             await self._abort(context, error)
@@ -136,6 +173,11 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
                 except StopAsyncIteration:
                     slots.release()
                     break
+                if isinstance(batch, MalformedBatch):
+                    slots.release()
+                    await asyncio.gather(*tasks, return_exceptions=True)  # their acks go out first
+                    results.put_nowait(_malformed(batch))
+                    break
                 task = asyncio.create_task(handle(batch))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -145,8 +187,9 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
             for task in tasks:
                 task.cancel()
             raise
-        except Exception as error:  # the client went away or sent garbage
+        except Exception as error:  # the client went away
             logger.info("stream read ended: %r", error)
+            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             drain.cancel()
             if next_batch is not None:

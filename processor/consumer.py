@@ -26,6 +26,7 @@ from messaging.names import Names
 from processor.dead_letters import dead_letter
 from processor.transform import UnprocessableMessage, decode, rows_from_batch
 from processor.writer import EventWriter
+from trackmint.v1 import batch_pb2
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def _is_unavailable(error: BaseException) -> bool:
         | asyncpg.CannotConnectNowError
         | asyncpg.OperatorInterventionError
         | asyncpg.InsufficientResourcesError
+        # What asyncpg raises when the server ends a connection in the middle of a COPY.
+        | asyncpg.InternalClientError
         | TimeoutError,
     )
 
@@ -53,6 +56,7 @@ class ProcessorStats:
     events_stored: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    events_dead_lettered: int = 0
     database_retries: int = 0
 
 
@@ -121,7 +125,13 @@ class EventConsumer:
                 logger.warning("fetch failed: %r", error)
                 await asyncio.sleep(0.5)
                 continue
-            await self.process(messages)
+            try:
+                await self.process(messages)
+            except Exception:
+                # A failure of no known kind must not end this worker: hand the batch back and go on.
+                logger.exception("unexpected failure processing %d messages; they will be redelivered", len(messages))
+                await asyncio.gather(*(msg.nak(delay=1) for msg in messages), return_exceptions=True)
+                await asyncio.sleep(1)
 
     async def process(self, messages: list[Msg]) -> None:
         """Store and ack one fetched batch; never returns with a message silently dropped."""
@@ -151,11 +161,36 @@ class EventConsumer:
         try:
             stored = await self._write_until_available(rows, [msg])
         except _DATA_ERRORS as error:
-            await self._reject(msg, f"refused by PostgreSQL: {error}")
+            deliveries = msg.metadata.num_delivered if msg.metadata else 1
+            if deliveries < self._max_deliveries:
+                await self._reject(msg, f"refused by PostgreSQL: {error}")
+            else:
+                await self._store_event_by_event(msg, rows)
             return
         await msg.ack()
         self.stats.messages += 1
         self.stats.events_stored += stored
+
+    async def _store_event_by_event(self, msg: Msg, rows: list[tuple]) -> None:
+        """Last delivery of a refused message: store its good events, dead-letter only the refused ones."""
+        refused: dict[int, str] = {}
+        for index, row in enumerate(rows):
+            try:
+                self.stats.events_stored += await self._write_until_available([row], [msg])
+            except _DATA_ERRORS as error:
+                refused[index] = str(error)
+        if refused:
+            envelope = decode(msg.data)
+            kept = batch_pb2.IngestedBatch(project_id=envelope.project_id, received_at=envelope.received_at,
+                                           events=[envelope.events[index] for index in sorted(refused)])
+            reasons = "; ".join(sorted(set(refused.values())))
+            await dead_letter(self._js, self._names, msg, f"refused by PostgreSQL: {reasons}",
+                              data=kept.SerializeToString())
+            self.stats.dead_letters += 1
+            self.stats.events_dead_lettered += len(refused)
+        else:
+            await msg.ack()
+        self.stats.messages += 1
 
     async def _write_until_available(self, rows: list[tuple], in_hand: list[Msg]) -> int:
         """Write, backing off while the database is unreachable; data errors propagate."""

@@ -20,12 +20,12 @@ def _project_of(subject: str) -> str | None:
     return last or None
 
 
-async def dead_letter(js: JetStreamContext, names: Names, msg: Msg, reason: str) -> None:
-    """Publish the message with its reason to the dead-letter stream, then stop its redelivery."""
+async def dead_letter(js: JetStreamContext, names: Names, msg: Msg, reason: str, *, data: bytes | None = None) -> None:
+    """Publish the message (or `data`, the part of it that failed) with its reason, then stop its redelivery."""
     deliveries = msg.metadata.num_delivered if msg.metadata else 0
     await js.publish(
         names.dead_letter_subject(_project_of(msg.subject)),
-        msg.data,
+        msg.data if data is None else data,
         headers={
             HEADER_DEAD_LETTER_REASON: reason[:1000],
             HEADER_DEAD_LETTER_DELIVERIES: str(deliveries),

@@ -6,6 +6,7 @@ kept to attribute reads: times travel as integer microseconds and become
 timestamps in SQL, context fields map to typed columns, JSON stays text.
 """
 
+import json
 from uuid import UUID
 
 from trackmint.v1 import batch_pb2, event_pb2
@@ -53,8 +54,17 @@ def context_values(event: event_pb2.Event) -> tuple:
         page.url or None, page.path or None, page.referrer or None, page.title or None, page.search or None,
         campaign.source or None, campaign.medium or None, campaign.name or None, campaign.term or None,
         campaign.content or None, library.name or None, library.version or None,
-        context.extra_json or None,
+        _extra_without_ip(context.extra_json),
     )
+
+
+def _extra_without_ip(extra_json: str) -> str | None:
+    """Other context keys as sent, minus an IP address (not stored unless a project opts in)."""
+    if not extra_json or '"ip"' not in extra_json:
+        return extra_json or None
+    extra = json.loads(extra_json)
+    extra.pop("ip", None)
+    return json.dumps(extra, separators=(",", ":")) if extra else None
 
 
 def decode(data: bytes) -> batch_pb2.IngestedBatch:

@@ -26,12 +26,17 @@ _MICROS_PER_DAY = 86_400_000_000
 _STAGING_TYPES = {"project_id": "uuid", "type": "smallint", "properties": "jsonb", "traits": "jsonb",
                   "context": "jsonb", **dict.fromkeys(TIME_COLUMNS, "bigint")}
 
-# The columns of `events`, with times as integer microseconds (converted exactly in SQL).
-CREATE_STAGING = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS staging_events ("
-    + ", ".join(f"{column} {_STAGING_TYPES.get(column, 'text')}" for column in STAGING_COLUMNS)
-    + ") ON COMMIT DELETE ROWS"
-)
+
+
+def staging_table_ddl(name: str) -> str:
+    """A table with the columns of `events`, times as integer microseconds (converted exactly in SQL)."""
+    columns = ", ".join(f"{column} {_STAGING_TYPES.get(column, 'text')}" for column in STAGING_COLUMNS)
+    return f"CREATE TABLE {name} ({columns})"
+
+
+CREATE_STAGING = staging_table_ddl("staging_events").replace(
+    "CREATE TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS"
+) + " ON COMMIT DELETE ROWS"
 
 STORE_STAGED = f"""
 WITH fresh AS (

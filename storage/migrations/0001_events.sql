@@ -93,12 +93,16 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('trackmint.events_partition'));
     IF to_regclass(partition_name) IS NULL THEN
-        EXECUTE format(
-            'CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
-            partition_name,
-            first_day::timestamp AT TIME ZONE 'UTC',
-            (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC'
-        );
+        BEGIN
+            EXECUTE format(
+                'CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+                partition_name,
+                first_day::timestamp AT TIME ZONE 'UTC',
+                (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+            );
+        EXCEPTION WHEN duplicate_table THEN
+            NULL;  -- created by a concurrent session whose commit this statement's snapshot missed
+        END;
     END IF;
 END
 $$;
