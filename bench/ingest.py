@@ -26,7 +26,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.raw_limits import envelopes, jetstream_publish_rate, postgres_copy_rate
-from bench.system import BenchSystem, tree_rss
+from bench.system import BenchSystem, tree_cpu_seconds, tree_rss
 from bench.workload import EVENT_NAMES, properties_for
 
 PROBE_EVENT = "bench_probe"
@@ -60,9 +60,10 @@ def run_client(endpoint: str, write_key: str, rate: float, duration: float, inde
     flushed = client.flush(timeout=120)
     stats = client.stats
     client.close()
+    cpu_seconds = time.process_time()
     results.put({
         "sent": sent + probes, "acked": stats.acked, "rejected": stats.rejected, "dropped": stats.dropped,
-        "reconnects": stats.reconnects, "flushed": flushed,
+        "reconnects": stats.reconnects, "flushed": flushed, "cpu_seconds": cpu_seconds,
         "ack_p50_ms": stats.ack_latency_p50_ms, "ack_p99_ms": stats.ack_latency_p99_ms,
     })
 
@@ -72,10 +73,13 @@ async def poll_probes(database_url: str, project_id: str, seen: dict[str, int], 
     connection = await asyncpg.connect(database_url)
     try:
         while not stop.is_set():
+            # Probe ids sort by send time; an index range over the last 30 s of them keeps this poll
+            # cheap, so the measurement does not load PostgreSQL itself.
+            since = f"probe-{time.time_ns() - 30 * 10**9}"
             rows = await connection.fetch(
-                "SELECT message_id FROM events WHERE project_id = $1 AND event = $2"
-                " AND event_time > now() - interval '30 seconds'",
-                project_id, PROBE_EVENT,
+                'SELECT message_id FROM event_message_ids WHERE project_id = $1'
+                ' AND message_id COLLATE "C" > $2 AND message_id COLLATE "C" < $3',
+                project_id, since, "probe.",
             )
             now = time.time_ns()
             for row in rows:
@@ -155,6 +159,8 @@ def main() -> None:
                             args=(endpoint, write_key, per_client, arguments.duration, index, results))
             for index in range(arguments.clients)
         ]
+        pids = system.service_pids()
+        cpu_before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
         load_started = time.time()
         for client in clients:
             client.start()
@@ -164,6 +170,8 @@ def main() -> None:
         load_seconds = time.time() - load_started
         acked = sum(report["acked"] for report in reports)
         summary = asyncio.run(wait_until_stored(system.database_url, project_id, acked, 120))
+        cpu_used = {name: tree_cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        cpu_used["sdk_clients"] = sum(report["cpu_seconds"] for report in reports)
         time.sleep(0.3)
         stop.set()
         sampler.join()
@@ -203,6 +211,9 @@ def main() -> None:
         "ack_latency_ms": {"p50": percentile(client_p50, 0.5), "p99": max(client_p99, default=None)},
         "send_to_queryable_ms": {"p50": percentile(queryable_ms, 0.5), "p99": percentile(queryable_ms, 0.99),
                                  "probes": len(queryable_ms)},
+        "cpu_us_per_stored_event": {
+            name: round(seconds / max(summary["stored"], 1) * 1e6, 1) for name, seconds in sorted(cpu_used.items())
+        },
         "peak_rss_mib": {name: round(value / 2**20, 1) for name, value in sorted(peaks.items())},
         "raw_limits": {"jetstream_publish_one_client": raw_jetstream, "postgres_copy": raw_copy},
         "ratios": {

@@ -15,6 +15,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from bench.workload import wire_event
 from processor.transform import STAGING_COLUMNS, rows_from_batch
+from processor.writer import staging_table_ddl
 from trackmint.v1 import batch_pb2
 
 
@@ -50,9 +51,7 @@ async def postgres_copy_rate(database_url: str, payloads: list[bytes]) -> dict:
     rows = [row for payload in payloads for row in rows_from_batch(batch_pb2.IngestedBatch.FromString(payload))]
     connection = await asyncpg.connect(database_url)
     try:
-        await connection.execute(
-            "CREATE TABLE raw_copy_bench AS SELECT " + ", ".join(STAGING_COLUMNS) + " FROM events WITH NO DATA"
-        )
+        await connection.execute(staging_table_ddl("raw_copy_bench"))
         await connection.execute("CREATE UNIQUE INDEX ON raw_copy_bench (project_id, message_id)")
         chunk = 5000
         started = time.perf_counter()

@@ -128,6 +128,16 @@ class BenchSystem:
             await admin.close()
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far."""
+    try:
+        process = psutil.Process(pid)
+        processes = [process, *process.children(recursive=True)]
+        return sum(sum(each.cpu_times()[:2]) for each in processes)
+    except psutil.Error:
+        return 0.0
+
+
 def tree_rss(pid: int) -> int:
     """Resident memory of a process and its children (PostgreSQL forks a backend per connection)."""
     try:
