@@ -6,6 +6,7 @@ free loopback port, keeps its data under the given directory, and is stopped
 (with its children) by `stop()`.
 """
 
+import concurrent.futures
 import os
 import pwd
 import shutil
@@ -114,7 +115,7 @@ class EmbeddedPostgres:
             [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
              "-c", "max_connections=200", "-c", "shared_buffers=256MB",
-             "-c", "synchronous_commit=on", "-c", "max_wal_size=2GB"],
+             "-c", "synchronous_commit=on", "-c", "max_wal_size=8GB", "-c", "checkpoint_timeout=30min"],
             log,
             start_new_session=True,
         )
@@ -140,7 +141,9 @@ class EmbeddedPostgres:
                         raise
                     await asyncio.sleep(0.1)
 
-        asyncio.run(probe())
+        # In a thread of its own, so this also works when called from inside an event loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as runner:
+            runner.submit(asyncio.run, probe()).result()
 
     def stop(self) -> None:
         _stop(self.process, signal.SIGINT)  # SIGINT = fast shutdown

@@ -12,7 +12,7 @@ from nats.aio.client import Client as NATS
 from config import Settings
 from messaging.streams import connect_jetstream
 from processor.consumer import EventConsumer
-from processor.writer import EventWriter, prepare_connection
+from processor.writer import WRITER_SESSION_SETTINGS, EventWriter, prepare_connection
 from storage.database import create_pool
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def start_processor(settings: Settings) -> ProcessorService:
         settings.database_url,
         size=settings.processor_workers + 2,
         init=prepare_connection,
-        server_settings={"timezone": "UTC"},
+        server_settings=WRITER_SESSION_SETTINGS,
     )
     consumer = EventConsumer(js, EventWriter(pool), settings)
     await consumer.subscribe()

@@ -41,14 +41,13 @@ CREATE_STAGING = staging_table_ddl("staging_events").replace(
 STORE_STAGED = f"""
 WITH fresh AS (
     INSERT INTO event_message_ids (project_id, message_id)
-    SELECT DISTINCT project_id, message_id FROM staging_events ORDER BY project_id, message_id
+    SELECT project_id, message_id FROM staging_events ORDER BY project_id, message_id
     ON CONFLICT DO NOTHING
     RETURNING project_id, message_id
 ), stored AS (
     INSERT INTO events ({_COLUMNS})
-    SELECT DISTINCT ON (s.project_id, s.message_id) {_SELECTED}
+    SELECT {_SELECTED}
     FROM staging_events s JOIN fresh f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    ORDER BY s.project_id, s.message_id
     RETURNING project_id, event, event_time
 ), counted AS (
     INSERT INTO event_counts (project_id, event, minute, count)
@@ -61,6 +60,22 @@ SELECT count(*) FROM stored
 """
 
 _RETRYABLE_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+# Session settings for writers: a batch's staging rows and sorts fit in memory.
+WRITER_SESSION_SETTINGS = {"timezone": "UTC", "work_mem": "64MB", "temp_buffers": "128MB"}
+
+
+def unique_rows(rows: list[tuple]) -> list[tuple]:
+    """The first row of each (project_id, message_id): the staged rows must be unique for the statement."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for row in rows:
+        key = (row[0], row[2])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
 
 
 async def prepare_connection(connection: asyncpg.Connection) -> None:
@@ -83,6 +98,7 @@ class EventWriter:
 
     async def write(self, rows: list[tuple]) -> int:
         """Store rows; returns how many were new. Safe to call again with the same rows."""
+        rows = unique_rows(rows)
         if not rows:
             return 0
         for attempt in range(10):
