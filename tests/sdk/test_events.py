@@ -155,3 +155,31 @@ def test_invalid_options_raise():
         Client("", "127.0.0.1:9")
     with pytest.raises(ValueError, match="batch_size"):
         Client("tm_live_x", "127.0.0.1:9", batch_size=0)
+
+
+def test_message_ids_are_unique_version_4_uuids():
+    import uuid
+
+    from trackmint_sdk.events import new_message_id
+
+    ids = [new_message_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert {uuid.UUID(value).version for value in ids} == {4}
+
+
+def test_forked_child_does_not_repeat_the_parents_message_ids():
+    import os
+
+    from trackmint_sdk.events import new_message_id
+
+    new_message_id()  # the parent now holds unused pooled randomness
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write_end, new_message_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    from_child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.close(write_end)
+    assert from_child != new_message_id()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time as _time
 import uuid
 from collections.abc import Mapping
@@ -365,9 +366,31 @@ def _id(value: Any, field: str) -> str:
     raise TypeError(f"{field} must be a string, not {type(value).__name__}")
 
 
+class _RandomBytes(threading.local):
+    """Per-thread pool of OS randomness: one getrandom() call per 256 message ids instead of one each."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.offset = 0
+
+    def take16(self) -> bytes:
+        if self.offset >= len(self.data):
+            self.data = os.urandom(4096)
+            self.offset = 0
+        start = self.offset
+        self.offset = start + 16
+        return self.data[start:start + 16]
+
+
+_random = _RandomBytes()
+if hasattr(os, "register_at_fork"):
+    # A forked child must never reuse its parent's unused randomness (ids would repeat).
+    os.register_at_fork(after_in_child=lambda: _random.__init__())
+
+
 def new_message_id() -> str:
-    """A random (version 4) UUID as text; what uuid.uuid4() gives, in a quarter of the time."""
-    raw = bytearray(os.urandom(16))
+    """A random (version 4) UUID as text, like str(uuid.uuid4()) but cheaper per call."""
+    raw = bytearray(_random.take16())
     raw[6] = (raw[6] & 0x0F) | 0x40
     raw[8] = (raw[8] & 0x3F) | 0x80
     text = raw.hex()
