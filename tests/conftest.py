@@ -26,6 +26,8 @@ from storage.migrations import migrate
 from storage.projects import CreatedProject, create_project
 
 if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
     from ingest.server import IngestServer
     from processor.service import ProcessorService
 
@@ -123,6 +125,20 @@ async def delete_namespace_streams(nats_url: str, namespace: str) -> None:
                 await js.delete_stream(stream)
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def jetstream(settings: Settings) -> AsyncIterator["JetStreamContext"]:
+    """A JetStream client on the test's NATS server, with the test's streams declared."""
+    from messaging.streams import connect, ensure_streams
+
+    nc = await connect(settings.nats_url, name="tests")
+    js = nc.jetstream(timeout=10)
+    await ensure_streams(js, settings)
+    try:
+        yield js
+    finally:
+        await nc.close()
 
 
 @pytest.fixture

@@ -3,23 +3,9 @@
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from nats.js import JetStreamContext
 
 from config import Settings
 from ingest.server import IngestServer, start_ingest
-from messaging.streams import connect, ensure_streams
-
-
-@pytest.fixture
-async def jetstream(settings: Settings) -> AsyncIterator[JetStreamContext]:
-    """A JetStream client on the test's NATS server, with the test's streams declared."""
-    nc = await connect(settings.nats_url, name="ingest-tests")
-    js = nc.jetstream(timeout=10)
-    await ensure_streams(js, settings)
-    try:
-        yield js
-    finally:
-        await nc.close()
 
 
 @pytest.fixture

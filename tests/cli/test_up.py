@@ -1,0 +1,100 @@
+"""`trackmint up` brings the whole system up from nothing, and the README's quick start works against it."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.embedded import free_port
+from trackmint_sdk import Client
+
+TRENDS = """query($p: ID!, $from: DateTime!, $to: DateTime!) {
+  trends(projectId: $p, series: [{event: "Signed Up", math: TOTAL}], interval: HOUR,
+         dateRange: {from: $from, to: $to}) { label points { bucket value } } }"""
+
+
+def _trackmint(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *arguments], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    """The environment of a new user: no TRACKMINT_* settings, so `up` starts embedded servers."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("TRACKMINT_")}
+
+
+def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: dict[str, str]):
+    data_dir = tmp_path / "data"
+    ingest_port, query_port = free_port(), free_port()
+    up = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up", "--data-dir", str(data_dir),
+         "--ingest-port", str(ingest_port), "--query-port", str(query_port)],
+        env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        banner = []
+        deadline = time.monotonic() + 90
+        while not any("Press Ctrl-C" in line for line in banner):
+            line = up.stdout.readline()
+            assert line and time.monotonic() < deadline, "".join(banner)
+            banner.append(line)
+        printed = dict(re.findall(r"^\s+(project id|write key)\s+(\S+)$", "".join(banner), re.MULTILINE))
+        assert printed["project id"] and printed["write key"].startswith("tm_live_")
+        while not (_port_open(ingest_port) and _port_open(query_port)):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+        # Another command with the same --data-dir reaches the embedded servers.
+        created = _trackmint("--data-dir", str(data_dir), "project", "create", "My SaaS", "--timezone",
+                             "Europe/Berlin", env=clean_env)
+        assert created.returncode == 0, created.stderr
+        project = json.loads(created.stdout)
+        assert project["write_key"].startswith("tm_live_")
+
+        with Client(project["write_key"], f"127.0.0.1:{ingest_port}", flush_interval=0.05) as client:
+            for user in range(100):
+                client.track("Signed Up", user_id=f"user-{user}", properties={"plan": "pro"})
+            assert client.flush(30)
+
+        now = datetime.now(UTC)
+        variables = {"p": project["project_id"], "from": (now - timedelta(hours=1)).isoformat(),
+                     "to": (now + timedelta(hours=1)).isoformat()}
+        total = 0.0
+        while total < 100 and time.monotonic() < deadline:
+            response = httpx.post(f"http://127.0.0.1:{query_port}/graphql",
+                                  json={"query": TRENDS, "variables": variables}, timeout=10)
+            total = sum(point["value"] for point in response.json()["data"]["trends"][0]["points"])
+            time.sleep(0.1)
+        assert total == 100
+    finally:
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, output
+    assert "TrackMint stopped." in output
+    assert not _port_open(ingest_port) and not _port_open(query_port)
+    assert not (data_dir / "state.json").exists()
+    # With `up` gone, commands say what is missing instead of failing obscurely.
+    orphan = _trackmint("--data-dir", str(data_dir), "migrate", env=clean_env)
+    assert orphan.returncode == 2 and "trackmint up" in orphan.stderr
+
+
+def test_project_create_refuses_an_unknown_timezone(tmp_path: Path, database_url: str, clean_env: dict[str, str]):
+    env = {**clean_env, "TRACKMINT_DATABASE_URL": database_url, "TRACKMINT_NATS_URL": "nats://127.0.0.1:1"}
+    refused = _trackmint("project", "create", "Shop", "--timezone", "Mars/Olympus", env=env)
+    assert refused.returncode == 2
+    assert "unknown timezone 'Mars/Olympus'" in refused.stderr
