@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import orjson
+
 from config import Settings
 from trackmint.v1 import batch_pb2, event_pb2
 
@@ -179,11 +181,24 @@ def _unstorable_text(value: object) -> str | None:
     return None
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_json(text: str) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # orjson refuses integers beyond 64 bits, which JSON and PostgreSQL allow; the standard
+        # library decides those cases (and words the error for anything really invalid).
+        return json.loads(text, parse_constant=_reject_constant)
+
+
 def _json_problem(field_name: str, text: str, max_depth: int) -> Problem | None:
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = _parse_json(text)
     except ValueError as error:
         return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} is not valid JSON: {error}"
     if not isinstance(value, dict):

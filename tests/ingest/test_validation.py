@@ -324,3 +324,18 @@ def test_an_event_is_rejected_once_by_the_first_failing_step():
 
 def test_received_time_is_reported_with_the_batch():
     assert validate([good_event()]).received_at_ns == RECEIVED
+
+
+def test_nan_and_infinity_are_rejected_as_postgresql_cannot_store_them():
+    from ingest.validation import _json_problem
+
+    for text in ('{"x": NaN}', '{"x": Infinity}', '{"x": -Infinity}'):
+        code, reason = _json_problem("properties_json", text, 10)
+        assert code == batch_pb2.REJECTION_CODE_INVALID_JSON
+        assert "properties_json is not valid JSON" in reason
+
+
+def test_integers_beyond_64_bits_are_accepted_like_postgresql_does():
+    from ingest.validation import _json_problem
+
+    assert _json_problem("properties_json", '{"big": 123456789012345678901234567890}', 10) is None
