@@ -1,0 +1,47 @@
+"""The JetStream streams are declared idempotently: created once, brought to the configured limits after."""
+
+import asyncio
+
+from nats.js.api import DiscardPolicy, StorageType
+
+from messaging.names import Names
+from messaging.streams import connect, ensure_streams
+
+
+async def test_streams_are_created_with_the_configured_limits_and_redeclared_without_change(settings):
+    file_settings = settings.model_copy(update={"stream_storage": "file", "stream_duplicate_window_seconds": 90})
+    names = Names(settings.nats_namespace)
+    nc = await connect(settings.nats_url, name="stream-tests")
+    try:
+        js = nc.jetstream()
+        # Two services starting at once both declare the streams.
+        await asyncio.gather(ensure_streams(js, file_settings), ensure_streams(js, file_settings))
+        info = await js.stream_info(names.events_stream)
+        assert info.config.subjects == [names.events_subjects]
+        assert info.config.storage == StorageType.FILE
+        # A full stream must refuse new batches, never discard unprocessed ones.
+        assert info.config.discard == DiscardPolicy.NEW
+        assert info.config.max_bytes == settings.stream_max_bytes
+        assert info.config.duplicate_window == 90
+        dead_letters = await js.stream_info(names.dead_letter_stream)
+        assert dead_letters.config.subjects == [f"{names.dead_letter_subject_prefix}.>"]
+
+        await js.publish(names.events_subject("p"), b"kept")
+        await ensure_streams(js, file_settings)  # a restart re-declares: data stays
+        assert (await js.stream_info(names.events_stream)).state.messages == 1
+    finally:
+        await nc.close()
+
+
+async def test_changed_settings_update_the_existing_stream(settings):
+    names = Names(settings.nats_namespace)
+    nc = await connect(settings.nats_url, name="stream-tests")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, settings)
+        smaller = settings.model_copy(update={"stream_max_bytes": 32 * 1024 * 1024, "stream_max_age_seconds": 3600})
+        await ensure_streams(js, smaller)
+        config = (await js.stream_info(names.events_stream)).config
+        assert (config.max_bytes, config.max_age) == (32 * 1024 * 1024, 3600)
+    finally:
+        await nc.close()
