@@ -78,7 +78,7 @@ async def poll_probes(database_url: str, project_id: str, seen: dict[str, int], 
             since = f"probe-{time.time_ns() - 30 * 10**9}"
             rows = await connection.fetch(
                 'SELECT message_id FROM event_message_ids WHERE project_id = $1'
-                ' AND message_id COLLATE "C" > $2 AND message_id COLLATE "C" < $3',
+                ' AND message_id > $2 AND message_id < $3',
                 project_id, since, "probe.",
             )
             now = time.time_ns()

@@ -26,7 +26,7 @@ CREATE INDEX api_keys_project ON api_keys (project_id);
 CREATE TABLE events (
     project_id    uuid NOT NULL,
     event_time    timestamptz NOT NULL,
-    message_id    text NOT NULL,
+    message_id    text COLLATE "C" NOT NULL,
     type          smallint NOT NULL,
     event         text NOT NULL,
     name          text NOT NULL DEFAULT '',
@@ -64,9 +64,11 @@ CREATE INDEX events_project_time ON events (project_id, event_time);
 -- One row per stored message id. Kept apart from the partitioned log because a
 -- unique key there would have to include event_time, and a resent event's
 -- corrected time may differ by the network delay.
+-- Byte-order collation: ids are compared for equality only, and locale-aware comparison
+-- would make every index insertion slower.
 CREATE TABLE event_message_ids (
     project_id  uuid NOT NULL,
-    message_id  text NOT NULL,
+    message_id  text COLLATE "C" NOT NULL,
     PRIMARY KEY (project_id, message_id)
 );
 
