@@ -121,7 +121,7 @@ class EventConsumer:
             except (NatsTimeoutError, TimeoutError):
                 # Nothing to fetch (nats-py raises either type depending on the code path).
                 continue
-            except NatsError as error:
+            except Exception as error:  # NATS away or reconnecting: wait, then fetch again
                 logger.warning("fetch failed: %r", error)
                 await asyncio.sleep(0.5)
                 continue

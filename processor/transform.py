@@ -62,7 +62,12 @@ def _extra_without_ip(extra_json: str) -> str | None:
     """Other context keys as sent, minus an IP address (not stored unless a project opts in)."""
     if not extra_json or '"ip"' not in extra_json:
         return extra_json or None
-    extra = json.loads(extra_json)
+    try:
+        extra = json.loads(extra_json)
+    except ValueError as error:
+        raise UnprocessableMessage(f"context.extra_json is not JSON: {error}") from error
+    if not isinstance(extra, dict):
+        raise UnprocessableMessage("context.extra_json is not a JSON object")
     extra.pop("ip", None)
     return json.dumps(extra, separators=(",", ":")) if extra else None
 

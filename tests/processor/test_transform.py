@@ -178,3 +178,11 @@ def test_event_without_message_id_is_unprocessable():
 
     with pytest.raises(UnprocessableMessage, match="message_id"):
         rows_from_batch(envelope(PROJECT, [track_event(), event]))
+
+
+@pytest.mark.parametrize("extra", ['{"ip": "1.2.3.4"', '["ip"]'])
+def test_broken_extra_context_with_an_ip_is_unprocessable_rather_than_a_crash(extra):
+    event = track_event()
+    event.context.extra_json = extra
+    with pytest.raises(UnprocessableMessage, match=r"context\.extra_json"):
+        rows_from_batch(envelope(uuid.uuid4(), [event]))
