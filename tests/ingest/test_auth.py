@@ -104,3 +104,22 @@ async def test_expired_key_is_unauthenticated(ingest_server, project, db):
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert key.prefix in refused.value.details()  # the display prefix tells the user which key
     assert key.key not in refused.value.details()  # but never the secret
+
+
+async def test_cached_key_keeps_working_while_the_key_store_is_unreachable(database_url, project):
+    import asyncio
+
+    from ingest.auth import KeyResolver
+    from ingest.errors import UnavailableError
+    from storage.database import create_pool
+
+    pool = await create_pool(database_url, size=1)
+    resolver = KeyResolver(pool, ttl=0.01)
+    assert await resolver.project_for(project.write_key) == str(project.project_id)
+    await pool.close()  # PostgreSQL unreachable from here on
+    await asyncio.sleep(0.02)  # the cached entry is past its TTL
+    # Ingest keeps accepting for a key it verified recently (JetStream buffers the events) ...
+    assert await resolver.project_for(project.write_key) == str(project.project_id)
+    # ... but never lets an unverified key through: that is "retry later", not "unauthenticated".
+    with pytest.raises(UnavailableError, match="retry later"):
+        await resolver.project_for("tm_live_" + "x" * 32)
