@@ -1,6 +1,7 @@
 """End-to-end ingestion benchmark: SDK clients → ingest → JetStream → processor → PostgreSQL.
 
     python bench/ingest.py [--duration S] [--clients N] [--rate EVENTS_PER_S] [--processors N]
+    python bench/ingest.py --endpoint HOST:PORT --write-key KEY [--data-dir DIR] ...   (a running system)
 
 Starts a private system (embedded PostgreSQL and NATS unless TRACKMINT_DATABASE_URL /
 TRACKMINT_NATS_URL are set; then a fresh database and NATS namespace on those),
@@ -19,6 +20,7 @@ import platform
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -26,8 +28,10 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.raw_limits import envelopes, jetstream_publish_rate, postgres_copy_rate
-from bench.system import BenchSystem, tree_cpu_seconds, tree_rss
+from bench.system import BenchSystem, RunningSystem, tree_cpu_seconds, tree_rss
 from bench.workload import EVENT_NAMES, properties_for
+from cli.state import read_state
+from config import load_settings
 
 PROBE_EVENT = "bench_probe"
 PROBES_PER_SECOND = 20
@@ -96,31 +100,44 @@ def sample_rss(pids: dict[str, int], peaks: dict[str, int], stop: threading.Even
         stop.wait(0.5)
 
 
-async def stored_summary(database_url: str, project_id: str) -> dict:
+async def stored_summary(database_url: str, project_id: str, since: datetime) -> dict:
+    """Events of this run (stored since it began), and whether the project's rollup matches its events."""
     connection = await asyncpg.connect(database_url)
     try:
         row = await connection.fetchrow(
-            "SELECT count(*) AS stored, min(event_time) AS first, max(stored_at) AS last FROM events"
-            " WHERE project_id = $1",
-            project_id,
+            "SELECT count(*) AS stored, count(DISTINCT message_id) AS distinct_ids, min(event_time) AS first,"
+            " max(stored_at) AS last FROM events WHERE project_id = $1 AND stored_at >= $2",
+            project_id, since,
         )
-        duplicates = await connection.fetchval(
-            "SELECT count(*) - count(DISTINCT message_id) FROM events WHERE project_id = $1", project_id
-        )
+        events_total = await connection.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project_id)
         rollup = await connection.fetchval("SELECT sum(count) FROM event_counts WHERE project_id = $1", project_id)
     finally:
         await connection.close()
-    return {"stored": row["stored"], "first": row["first"], "last": row["last"], "duplicates": duplicates,
-            "rollup_total": int(rollup or 0)}
+    return {"stored": row["stored"], "first": row["first"], "last": row["last"],
+            "duplicates": row["stored"] - row["distinct_ids"], "rollup_matches": int(rollup or 0) == events_total}
 
 
-async def wait_until_stored(database_url: str, project_id: str, expected: int, within: float) -> dict:
+async def wait_until_stored(database_url: str, project_id: str, since: datetime, expected: int,
+                            within: float) -> dict:
     deadline = time.monotonic() + within
     while True:
-        summary = await stored_summary(database_url, project_id)
+        summary = await stored_summary(database_url, project_id, since)
         if summary["stored"] >= expected or time.monotonic() > deadline:
             return summary
         await asyncio.sleep(0.25)
+
+
+def running_system(arguments: argparse.Namespace) -> RunningSystem:
+    """The services of a running TrackMint, reached through TRACKMINT_* settings or `up`'s state file."""
+    if not arguments.write_key:
+        raise SystemExit("--endpoint needs --write-key")
+    settings = load_settings(data_dir=arguments.data_dir)
+    state = read_state(settings.data_dir.resolve())
+    database_url = settings.database_url or (state.database_url if state else None)
+    nats_url = settings.nats_url or (state.nats_url if state else None)
+    if not database_url or not nats_url:
+        raise SystemExit("set TRACKMINT_DATABASE_URL/TRACKMINT_NATS_URL or give the --data-dir of a running `up`")
+    return RunningSystem(arguments.endpoint, arguments.write_key, database_url, nats_url)
 
 
 def main() -> None:
@@ -130,9 +147,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25_000, help="total events/s to offer; 0 = as fast as possible")
     parser.add_argument("--processors", type=int, default=1)
     parser.add_argument("--raw-events", type=int, default=200_000)
+    parser.add_argument("--endpoint", help="use a running ingest at HOST:PORT instead of starting a system")
+    parser.add_argument("--write-key", help="write key of the project to send to (with --endpoint)")
+    parser.add_argument("--data-dir", type=Path, help="data directory of a running `trackmint up` (with --endpoint)")
     arguments = parser.parse_args()
 
-    system = BenchSystem(processors=arguments.processors).start()
+    system = running_system(arguments) if arguments.endpoint else BenchSystem(processors=arguments.processors).start()
     try:
         project_id, write_key = asyncio.run(system.create_project())
         payloads = envelopes(arguments.raw_events, 500, project_id)
@@ -152,7 +172,7 @@ def main() -> None:
 
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
-        endpoint = f"127.0.0.1:{system.ingest_port}"
+        endpoint = system.endpoint
         per_client = arguments.rate / arguments.clients
         clients = [
             context.Process(target=run_client,
@@ -162,6 +182,7 @@ def main() -> None:
         pids = system.service_pids()
         cpu_before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
         load_started = time.time()
+        since = datetime.now(UTC) - timedelta(seconds=1)
         for client in clients:
             client.start()
         reports = [results.get(timeout=arguments.duration + 300) for _ in clients]
@@ -169,7 +190,7 @@ def main() -> None:
             client.join(30)
         load_seconds = time.time() - load_started
         acked = sum(report["acked"] for report in reports)
-        summary = asyncio.run(wait_until_stored(system.database_url, project_id, acked, 120))
+        summary = asyncio.run(wait_until_stored(system.database_url, project_id, since, acked, 120))
         cpu_used = {name: tree_cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         cpu_used["sdk_clients"] = sum(report["cpu_seconds"] for report in reports)
         time.sleep(0.3)
@@ -192,11 +213,12 @@ def main() -> None:
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
             "co_located": "clients, ingest, processor(s), PostgreSQL and NATS on this machine",
             "clients": arguments.clients,
-            "processors": arguments.processors,
+            "processors": arguments.processors if not arguments.endpoint else "running system",
             "offered_rate_events_per_s": arguments.rate or "max",
             "duration_s": arguments.duration,
             "sdk_batch": "SDK defaults (500 events / 512 KiB, flush 0.5 s, 8 in flight)",
-            "servers": "external" if os.environ.get("TRACKMINT_DATABASE_URL") else "embedded",
+            "servers": "running system" if arguments.endpoint
+            else "external" if os.environ.get("TRACKMINT_DATABASE_URL") else "embedded",
         },
         "events_sent": sum(report["sent"] for report in reports),
         "events_acked": acked,
@@ -204,7 +226,7 @@ def main() -> None:
         "events_rejected": sum(report["rejected"] for report in reports),
         "events_stored": summary["stored"],
         "duplicates_stored": summary["duplicates"],
-        "rollup_matches_events": summary["rollup_total"] == summary["stored"],
+        "rollup_matches_events": summary["rollup_matches"],
         "acked_events_per_s": round(acked / load_seconds),
         "stored_events_per_s": round(stored_rate),
         # Per SDK client over its last 4096 batches: the median of the clients' p50s, the worst p99.

@@ -3,7 +3,7 @@
 End-to-end throughput means little alone; these say what the stages could do
 with nothing else in the way: one nats-py client publishing the same
 IngestedBatch messages to a JetStream stream (file storage, async acks), and
-PostgreSQL COPY of the same rows into a table shaped like `events`.
+PostgreSQL COPY of the same rows into a (temporary) table shaped like `events`.
 """
 
 import asyncio
@@ -60,7 +60,6 @@ async def postgres_copy_rate(database_url: str, payloads: list[bytes]) -> dict:
                 "raw_copy_bench", records=rows[start:start + chunk], columns=STAGING_COLUMNS
             )
         elapsed = time.perf_counter() - started
-        await connection.execute("DROP TABLE raw_copy_bench")
     finally:
         await connection.close()
     return {"rows_per_s": round(len(rows) / elapsed), "rows": len(rows), "rows_per_copy": chunk,

@@ -99,6 +99,10 @@ class BenchSystem:
                 time.sleep(0.1)
         raise RuntimeError("ingest did not start")
 
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.ingest_port}"
+
     def service_pids(self) -> dict[str, int]:
         pids = {name: process.pid for name, process in self.services.items()}
         for server in self._embedded:
@@ -147,3 +151,49 @@ def tree_rss(pid: int) -> int:
         )
     except psutil.Error:
         return 0
+
+
+@dataclass
+class RunningSystem:
+    """A TrackMint that is already running (`trackmint up`, compose, ...): measured, never changed.
+
+    Events go to a project of the caller's choosing (its write key); the raw-limit
+    measurements use a temporary table and a JetStream stream of their own.
+    """
+
+    endpoint: str
+    write_key: str
+    database_url: str
+    nats_url: str
+    namespace: str = field(default_factory=lambda: f"bench{secrets.token_hex(3)}_")
+    processors: int = 0
+
+    async def create_project(self) -> tuple[str, str]:
+        from storage.api_keys import find_project_for_key
+
+        connection = await asyncpg.connect(self.database_url)
+        try:
+            project_id = await find_project_for_key(connection, self.write_key)
+        finally:
+            await connection.close()
+        if project_id is None:
+            raise SystemExit("the write key is unknown to this database")
+        return str(project_id), self.write_key
+
+    def service_pids(self) -> dict[str, int]:
+        """TrackMint services on this machine, found by their command lines."""
+        pids: dict[str, int] = {}
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            command = " ".join(process.info["cmdline"] or [])
+            for service in ("ingest", "processor", "query"):
+                if f"serve {service}" in command:
+                    count = sum(name.startswith(service) for name in pids)
+                    pids[f"{service}-{count + 1}"] = process.info["pid"]
+            if "nats-server" in command:
+                pids.setdefault("nats", process.info["pid"])
+            if "bin/postgres" in command and " -D " in command:  # the postmaster; its backends are children
+                pids.setdefault("postgres", process.info["pid"])
+        return pids
+
+    def stop(self) -> None:
+        """Nothing to stop: the system belongs to someone else."""

@@ -28,15 +28,13 @@ _STAGING_TYPES = {"project_id": "uuid", "type": "smallint", "properties": "jsonb
 
 
 
-def staging_table_ddl(name: str) -> str:
-    """A table with the columns of `events`, times as integer microseconds (converted exactly in SQL)."""
+def staging_table_ddl(name: str, *, on_commit: str = "PRESERVE ROWS") -> str:
+    """A temporary table with the columns of `events`, times as integer microseconds (converted exactly in SQL)."""
     columns = ", ".join(f"{column} {_STAGING_TYPES.get(column, 'text')}" for column in STAGING_COLUMNS)
-    return f"CREATE TABLE {name} ({columns})"
+    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT {on_commit}"
 
 
-CREATE_STAGING = staging_table_ddl("staging_events").replace(
-    "CREATE TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS"
-) + " ON COMMIT DELETE ROWS"
+CREATE_STAGING = staging_table_ddl("staging_events", on_commit="DELETE ROWS")
 
 STORE_STAGED = f"""
 WITH fresh AS (
