@@ -1,27 +1,11 @@
 """Helpers for the ingest tests: polling with a deadline, and looking into JetStream and PostgreSQL."""
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import asyncpg
 from nats.js import JetStreamContext
 
 from config import Settings
 from messaging.names import Names
-
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], within: float = 15) -> T:
-    """Poll `probe` until `done(result)` or the deadline; returns the last result either way."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await probe()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
 
 
 async def stream_message_count(js: JetStreamContext, settings: Settings) -> int:

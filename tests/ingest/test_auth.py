@@ -4,8 +4,9 @@ import grpc
 import pytest
 
 from storage.api_keys import create_api_key, hash_key
-from tests.ingest.support import eventually, stream_message_count
+from tests.ingest.support import stream_message_count
 from tests.payloads import auth, batch_of, ingest_stub, track_event
+from tests.polling import eventually
 
 BAD_METADATA = {
     "missing key": ((), "missing write key"),

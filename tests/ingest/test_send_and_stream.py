@@ -4,8 +4,9 @@ import time
 
 import grpc
 
-from tests.ingest.support import eventually, stored_message_ids, stream_message_count
+from tests.ingest.support import stored_message_ids, stream_message_count
 from tests.payloads import auth, batch_of, ingest_stub, track_event
+from tests.polling import eventually
 from trackmint.v1 import batch_pb2
 
 Code = batch_pb2.RejectionCode

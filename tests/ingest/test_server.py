@@ -10,8 +10,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from cli.embedded import EmbeddedNats
 from messaging.streams import connect
-from tests.ingest.support import eventually, stream_message_count
+from tests.ingest.support import stream_message_count
 from tests.payloads import auth, batch_of, ingest_stub, track_event
+from tests.polling import eventually
 
 
 @pytest.mark.parametrize("service", ["", "trackmint.v1.Ingest"])

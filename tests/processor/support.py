@@ -1,10 +1,7 @@
 """Helpers for the processor tests: envelopes as ingest publishes them, polling, and counting what is stored."""
 
-import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import asyncpg
 from nats.js import JetStreamContext
@@ -12,8 +9,6 @@ from nats.js import JetStreamContext
 from messaging.names import HEADER_MSG_ID, Names
 from tests.payloads import track_event
 from trackmint.v1 import batch_pb2, event_pb2
-
-T = TypeVar("T")
 
 
 def envelope(project_id, events: list[event_pb2.Event], received_at_ns: int | None = None) -> batch_pb2.IngestedBatch:
@@ -32,16 +27,6 @@ async def publish(js: JetStreamContext, names: Names, project_id, payload: bytes
     await js.publish(
         names.events_subject(str(project_id)), payload, headers={HEADER_MSG_ID: msg_id or str(uuid.uuid4())}
     )
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], within: float = 15) -> T:
-    """Poll `probe` until `done(result)` or the deadline; returns the last result either way."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await probe()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
 
 
 async def stored_count(db: asyncpg.Connection, project_id) -> int:

@@ -20,10 +20,10 @@ from processor.service import start_processor
 from processor.transform import decode, rows_from_batch
 from processor.writer import EventWriter
 from tests.payloads import auth, batch_of, ingest_stub
+from tests.polling import eventually
 from tests.processor.support import (
     envelope,
     events_by_minute,
-    eventually,
     publish,
     rollup,
     rollup_by_minute,
