@@ -5,7 +5,6 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY proto ./proto
-COPY sdk/python ./sdk/python
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY storage ./storage
