@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from cli.state import read_state
 from config import Settings, load_settings
 from storage.migrations import migrate
-from storage.projects import InvalidTimezoneError, create_project
+from storage.projects import InvalidRateLimitError, InvalidTimezoneError, create_project
 
 logger = logging.getLogger("trackmint")
 
@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     create = project_commands.add_parser("create", help="create a project and print its id and write key as JSON")
     create.add_argument("name")
     create.add_argument("--timezone", default="UTC", help="IANA timezone for bucketing (default UTC)")
+    create.add_argument(
+        "--rate-limit", type=int, metavar="EVENTS_PER_S",
+        help="events/s per write key and ingest replica (default: TRACKMINT_RATE_LIMIT_EVENTS_PER_SECOND)",
+    )
     return parser
 
 
@@ -81,10 +85,10 @@ async def _migrate(settings: Settings) -> list[str]:
         await connection.close()
 
 
-async def _create_project(settings: Settings, name: str, timezone: str) -> dict[str, str]:
+async def _create_project(settings: Settings, name: str, timezone: str, rate_limit: int | None) -> dict[str, str]:
     connection = await asyncpg.connect(settings.database_url)
     try:
-        created = await create_project(connection, name, timezone)
+        created = await create_project(connection, name, timezone, rate_limit=rate_limit)
     finally:
         await connection.close()
     return {"project_id": str(created.project_id), "write_key": created.write_key}
@@ -124,8 +128,10 @@ def run(argv: list[str]) -> int:
         _serve(settings, arguments.service)
     elif arguments.command == "project":
         try:
-            created = asyncio.run(_create_project(settings, arguments.name, arguments.timezone))
-        except (InvalidTimezoneError, asyncpg.CheckViolationError) as error:
+            created = asyncio.run(
+                _create_project(settings, arguments.name, arguments.timezone, arguments.rate_limit)
+            )
+        except (InvalidTimezoneError, InvalidRateLimitError, asyncpg.CheckViolationError) as error:
             raise CommandError(str(error)) from error
         print(json.dumps(created))
     return 0

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_properties_depth: int = Field(10, ge=1, le=64)
     max_event_future_seconds: float = Field(3600, ge=0)
     max_event_age_days: float = Field(730, gt=0)
+    # Per write key and ingest replica, unless the project sets its own; 0 means unlimited.
+    rate_limit_events_per_second: float = Field(10_000, ge=0)
+    rate_limit_burst_seconds: float = Field(2.0, gt=0, le=60)
     api_key_cache_ttl_seconds: float = Field(5.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from ingest import metadata_keys
 from ingest.errors import AuthenticationError, UnavailableError
-from storage.api_keys import DISPLAY_PREFIX_LENGTH, find_project_for_key
+from storage.api_keys import DISPLAY_PREFIX_LENGTH, find_grant_for_key
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,18 @@ def key_from_metadata(metadata: Sequence[tuple[str, str | bytes]] | None) -> str
     raise AuthenticationError("missing write key: send 'authorization: Bearer <key>' or 'x-api-key' metadata")
 
 
+@dataclass(frozen=True)
+class Grant:
+    """An authenticated caller: the project it writes to and its rate limit (None: the default)."""
+
+    project_id: str
+    key_digest: bytes
+    rate_limit: int | None
+
+
 @dataclass
 class _Entry:
-    project_id: str | None
+    grant: Grant | None
     fetched_at: float
 
 
@@ -52,8 +61,8 @@ class KeyResolver:
         self._ttl = ttl
         self._cache: dict[bytes, _Entry] = {}
 
-    async def project_for(self, key: str) -> str:
-        """The project id the key writes to; raises AuthenticationError or UnavailableError."""
+    async def grant_for(self, key: str) -> Grant:
+        """What the key may do; raises AuthenticationError or UnavailableError."""
         if len(key) > _MAX_KEY_LENGTH:
             raise AuthenticationError("unknown write key")
         digest = hashlib.sha256(key.encode("utf-8")).digest()
@@ -61,21 +70,22 @@ class KeyResolver:
         entry = self._cache.get(digest)
         if entry is None or now - entry.fetched_at > self._ttl:
             entry = await self._refresh(digest, key, entry, now)
-        if entry.project_id is None:
+        if entry.grant is None:
             raise AuthenticationError(f"unknown, revoked or expired write key {key[:DISPLAY_PREFIX_LENGTH]}...")
-        return entry.project_id
+        return entry.grant
 
     async def _refresh(self, digest: bytes, key: str, stale: _Entry | None, now: float) -> _Entry:
         try:
-            project_id = await find_project_for_key(self._pool, key)
+            found = await find_grant_for_key(self._pool, key)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
-            if stale is not None and stale.project_id is not None and now - stale.fetched_at < _STALE_GRACE_SECONDS:
+            if stale is not None and stale.grant is not None and now - stale.fetched_at < _STALE_GRACE_SECONDS:
                 logger.warning("key store unreachable, using cached key for up to %ss: %s",
                                _STALE_GRACE_SECONDS, error)
                 return stale
             raise UnavailableError("cannot verify the write key right now; retry later") from error
         if len(self._cache) >= _MAX_CACHE_ENTRIES:
             self._cache.clear()  # bounded memory against floods of random keys
-        entry = _Entry(str(project_id) if project_id else None, now)
+        grant = Grant(str(found.project_id), digest, found.rate_limit) if found else None
+        entry = _Entry(grant, now)
         self._cache[digest] = entry
         return entry

@@ -14,6 +14,7 @@ from nats.aio.client import Client as NATS
 from config import Settings
 from ingest.auth import KeyResolver
 from ingest.publisher import EventPublisher
+from ingest.rate_limit import RateLimiter
 from ingest.service import IngestService, add_ingest_to_server
 from ingest.validation import Limits
 from messaging.names import Names
@@ -55,6 +56,7 @@ async def start_ingest(settings: Settings) -> IngestServer:
     pool = await create_pool(settings.database_url, size=4)
     service = IngestService(
         keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds),
+        limiter=RateLimiter(settings.rate_limit_events_per_second, settings.rate_limit_burst_seconds),
         publisher=EventPublisher(nc, js, Names(settings.nats_namespace)),
         limits=Limits.from_settings(settings),
         max_batch_events=settings.max_batch_events,

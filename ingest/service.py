@@ -15,9 +15,10 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from ingest import metadata_keys
-from ingest.auth import KeyResolver, key_from_metadata
-from ingest.errors import IngestError, InvalidBatchError, MalformedRequestError, UnavailableError
+from ingest.auth import Grant, KeyResolver, key_from_metadata
+from ingest.errors import IngestError, InvalidBatchError, MalformedRequestError, RateLimitedError, UnavailableError
 from ingest.publisher import EventPublisher
+from ingest.rate_limit import RateLimiter
 from ingest.validation import Limits, ValidationStats, validate_batch
 from trackmint.v1 import batch_pb2, ingest_service_pb2_grpc
 
@@ -64,12 +65,15 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
     def __init__(
         self,
         keys: KeyResolver,
+        limiter: RateLimiter,
         publisher: EventPublisher,
         limits: Limits,
         max_batch_events: int,
         max_in_flight: int = 16,
     ) -> None:
         self._keys = keys
+        self._limiter = limiter
+        self.rate_limited_batches = 0
         self._publisher = publisher
         self._limits = limits
         self._max_batch_events = max_batch_events
@@ -77,17 +81,22 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         self.stats = ValidationStats()
         self.draining = asyncio.Event()
 
-    async def _authenticate(self, context: grpc.aio.ServicerContext) -> str:
-        return await self._keys.project_for(key_from_metadata(context.invocation_metadata()))
+    async def _authenticate(self, context: grpc.aio.ServicerContext) -> Grant:
+        return await self._keys.grant_for(key_from_metadata(context.invocation_metadata()))
 
-    async def _handle(self, project_id: str, batch: batch_pb2.EventBatch) -> batch_pb2.BatchAck:
+    async def _handle(self, grant: Grant, batch: batch_pb2.EventBatch) -> batch_pb2.BatchAck:
         if len(batch.events) > self._max_batch_events:
             raise InvalidBatchError(
                 f"batch {batch.sequence} has {len(batch.events)} events; the limit is {self._max_batch_events}",
                 batch.sequence,
             )
+        wait = self._limiter.wait_for(grant.key_digest, grant.rate_limit, len(batch.events))
+        if wait:
+            self.rate_limited_batches += 1
+            raise RateLimitedError(f"write key over its rate limit; retry batch {batch.sequence} after {wait:.3f}s",
+                                   wait)
         validated = validate_batch(batch, self._limits, self.stats)
-        await self._publisher.publish(project_id, validated.accepted, validated.received_at_ns)
+        await self._publisher.publish(grant.project_id, validated.accepted, validated.received_at_ns)
         return batch_pb2.BatchAck(
             sequence=batch.sequence, accepted=len(validated.accepted), rejections=validated.rejections
         )
@@ -97,16 +106,18 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         trailing = ()
         if isinstance(error, InvalidBatchError):
             trailing = ((metadata_keys.BATCH_SEQUENCE, str(error.sequence)),)
+        elif isinstance(error, RateLimitedError):
+            trailing = ((metadata_keys.RETRY_AFTER, f"{error.retry_after:.3f}"),)
         await context.abort(error.status, str(error), trailing_metadata=trailing)
 
     async def Send(self, request: batch_pb2.EventBatch, context: grpc.aio.ServicerContext) -> batch_pb2.BatchAck:
         try:
             if self.draining.is_set():
                 raise UnavailableError("server is shutting down; retry on another replica")
-            project_id = await self._authenticate(context)
+            grant = await self._authenticate(context)
             if isinstance(request, MalformedBatch):
                 raise _malformed(request)
-            return await self._handle(project_id, request)
+            return await self._handle(grant, request)
         except IngestError as error:
             await self._abort(context, error)
             raise AssertionError("unreachable") from error
@@ -115,22 +126,27 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         self, request_iterator: AsyncIterator[batch_pb2.EventBatch], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[batch_pb2.BatchAck]:
         try:
-            project_id = await self._authenticate(context)
+            grant = await self._authenticate(context)
         except IngestError as error:
             await self._abort(context, error)
             return
         results: asyncio.Queue = asyncio.Queue()
-        reader = asyncio.create_task(self._read_stream(project_id, request_iterator, results))
+        reader = asyncio.create_task(self._read_stream(grant, request_iterator, results))
+        first_error: IngestError | None = None
         try:
+            # After a failure the reader takes no new batches, but the acks of batches already in
+            # hand still go out before the call ends, so the client resends only what failed.
             while True:
                 item = await results.get()
                 if item is _END:
                     break
                 if isinstance(item, IngestError):
-                    await self._abort(context, item)
-                    return
+                    first_error = first_error or item
+                    continue
                 yield item
-            if self.draining.is_set():
+            if first_error is not None:
+                await self._abort(context, first_error)
+            elif self.draining.is_set():
                 await self._abort(context, UnavailableError("server is shutting down; reconnect to resend"))
         finally:
             reader.cancel()
@@ -138,24 +154,30 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
                 await reader
 
     async def _read_stream(
-        self, project_id: str, requests: AsyncIterator[batch_pb2.EventBatch], results: asyncio.Queue
+        self, grant: Grant, requests: AsyncIterator[batch_pb2.EventBatch], results: asyncio.Queue
     ) -> None:
-        """Read batches until the client half-closes or the server drains; handle each as a task."""
+        """Read batches until the client half-closes, the server drains or a batch fails; handle each as a task."""
         slots = asyncio.Semaphore(self._max_in_flight)
         tasks: set[asyncio.Task] = set()
+        failed = asyncio.Event()
+
+        def fail(error: IngestError) -> None:
+            results.put_nowait(error)
+            failed.set()
 
         async def handle(batch: batch_pb2.EventBatch) -> None:
             try:
-                results.put_nowait(await self._handle(project_id, batch))
+                results.put_nowait(await self._handle(grant, batch))
             except IngestError as error:
-                results.put_nowait(error)
+                fail(error)
             except Exception:
                 logger.exception("unexpected failure handling batch %s", batch.sequence)
-                results.put_nowait(UnavailableError("internal error; nothing was acked, retry"))
+                fail(UnavailableError("internal error; nothing was acked, retry"))
             finally:
                 slots.release()
 
         drain = asyncio.create_task(self.draining.wait())
+        failure = asyncio.create_task(failed.wait())
         iterator = aiter(requests)
         next_batch: asyncio.Future | None = None
         try:
@@ -164,7 +186,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
                 next_batch = asyncio.ensure_future(anext(iterator))
                 # A read abandoned below may still fail later; its outcome is of no interest then.
                 next_batch.add_done_callback(_retrieve_outcome)
-                done, _ = await asyncio.wait({next_batch, drain}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({next_batch, drain, failure}, return_when=asyncio.FIRST_COMPLETED)
                 if next_batch not in done:
                     slots.release()
                     break
@@ -175,8 +197,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
                     break
                 if isinstance(batch, MalformedBatch):
                     slots.release()
-                    await asyncio.gather(*tasks, return_exceptions=True)  # their acks go out first
-                    results.put_nowait(_malformed(batch))
+                    fail(_malformed(batch))
                     break
                 task = asyncio.create_task(handle(batch))
                 tasks.add(task)
@@ -191,9 +212,10 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
             logger.info("stream read ended: %r", error)
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            # A pending read is left to end with the call: cancelling it makes gRPC core replace the
+            # status we abort with by INTERNAL. _retrieve_outcome consumes whatever it ends with.
             drain.cancel()
-            if next_batch is not None:
-                next_batch.cancel()
+            failure.cancel()
         results.put_nowait(_END)
 
 

@@ -47,10 +47,25 @@ async def create_api_key(connection: asyncpg.Connection, project_id: UUID, label
     return CreatedKey(id=key_id, project_id=project_id, key=key, prefix=prefix)
 
 
-async def find_project_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> UUID | None:
-    """The project a usable (not revoked, not expired) key writes to, or None."""
-    return await connection.fetchval(
-        "SELECT project_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > now())",
+@dataclass(frozen=True)
+class KeyGrant:
+    """What a usable write key allows: writing to one project, at most this fast (None: the default)."""
+
+    project_id: UUID
+    rate_limit: int | None
+
+
+async def find_grant_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> KeyGrant | None:
+    """The grant of a usable (not revoked, not expired) key, or None."""
+    row = await connection.fetchrow(
+        "SELECT k.project_id, p.rate_limit_events_per_second FROM api_keys k JOIN projects p ON p.id = k.project_id"
+        " WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
         hash_key(key),
     )
+    return KeyGrant(row["project_id"], row["rate_limit_events_per_second"]) if row else None
+
+
+async def find_project_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> UUID | None:
+    """The project a usable (not revoked, not expired) key writes to, or None."""
+    grant = await find_grant_for_key(connection, key)
+    return grant.project_id if grant else None

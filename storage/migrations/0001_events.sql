@@ -4,6 +4,9 @@ CREATE TABLE projects (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     timezone    text NOT NULL DEFAULT 'UTC',
+    -- Events per second each write key may send to one ingest replica; NULL means the
+    -- ingest default (TRACKMINT_RATE_LIMIT_EVENTS_PER_SECOND).
+    rate_limit_events_per_second integer CHECK (rate_limit_events_per_second > 0),
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 

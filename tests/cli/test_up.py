@@ -98,3 +98,10 @@ def test_project_create_refuses_an_unknown_timezone(tmp_path: Path, database_url
     refused = _trackmint("project", "create", "Shop", "--timezone", "Mars/Olympus", env=env)
     assert refused.returncode == 2
     assert "unknown timezone 'Mars/Olympus'" in refused.stderr
+
+
+def test_project_create_refuses_a_rate_limit_that_is_not_positive(database_url: str, clean_env: dict[str, str]):
+    env = {**clean_env, "TRACKMINT_DATABASE_URL": database_url, "TRACKMINT_NATS_URL": "nats://127.0.0.1:1"}
+    refused = _trackmint("project", "create", "Shop", "--rate-limit", "0", env=env)
+    assert refused.returncode == 2
+    assert "rate limit must be a positive number of events per second, not 0" in refused.stderr

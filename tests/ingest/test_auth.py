@@ -116,11 +116,11 @@ async def test_cached_key_keeps_working_while_the_key_store_is_unreachable(datab
 
     pool = await create_pool(database_url, size=1)
     resolver = KeyResolver(pool, ttl=0.01)
-    assert await resolver.project_for(project.write_key) == str(project.project_id)
+    assert (await resolver.grant_for(project.write_key)).project_id == str(project.project_id)
     await pool.close()  # PostgreSQL unreachable from here on
     await asyncio.sleep(0.02)  # the cached entry is past its TTL
     # Ingest keeps accepting for a key it verified recently (JetStream buffers the events) ...
-    assert await resolver.project_for(project.write_key) == str(project.project_id)
+    assert (await resolver.grant_for(project.write_key)).project_id == str(project.project_id)
     # ... but never lets an unverified key through: that is "retry later", not "unauthenticated".
     with pytest.raises(UnavailableError, match="retry later"):
-        await resolver.project_for("tm_live_" + "x" * 32)
+        await resolver.grant_for("tm_live_" + "x" * 32)
