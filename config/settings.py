@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     rate_limit_events_per_second: float = Field(10_000, ge=0)
     rate_limit_burst_seconds: float = Field(2.0, gt=0, le=60)
     api_key_cache_ttl_seconds: float = Field(5.0, gt=0, le=60)
+    # How often ingest writes api_keys.last_used_at (never per batch).
+    api_key_usage_flush_seconds: float = Field(10.0, gt=0, le=3600)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 
     # Processor.

@@ -13,6 +13,7 @@ from nats.aio.client import Client as NATS
 
 from config import Settings
 from ingest.auth import KeyResolver
+from ingest.key_usage import KeyUsageRecorder
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
 from ingest.service import IngestService, add_ingest_to_server
@@ -35,6 +36,7 @@ class IngestServer:
     health: health.aio.HealthServicer
     nc: NATS
     pool: asyncpg.Pool
+    usage: KeyUsageRecorder
     grace: float
 
     async def stop(self, grace: float | None = None) -> None:
@@ -43,6 +45,7 @@ class IngestServer:
         self.service.draining.set()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.usage.stop()
         if self.nc.is_connected:
             await self.nc.drain()
         else:
@@ -54,8 +57,10 @@ async def start_ingest(settings: Settings) -> IngestServer:
     """Connect to NATS and PostgreSQL, declare the streams, and start serving."""
     nc, js = await connect_jetstream(settings, name="trackmint-ingest")
     pool = await create_pool(settings.database_url, size=4)
+    usage = KeyUsageRecorder(pool, settings.api_key_usage_flush_seconds)
     service = IngestService(
         keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds),
+        usage=usage,
         limiter=RateLimiter(settings.rate_limit_events_per_second, settings.rate_limit_burst_seconds),
         publisher=EventPublisher(nc, js, Names(settings.nats_namespace)),
         limits=Limits.from_settings(settings),
@@ -79,10 +84,11 @@ async def start_ingest(settings: Settings) -> IngestServer:
     )
     port = server.add_insecure_port(f"{settings.ingest_host}:{settings.ingest_port}")
     await server.start()
+    usage.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("ingest listening on %s:%s", settings.ingest_host, port)
-    return IngestServer(server, port, service, health_servicer, nc, pool, settings.shutdown_grace_seconds)
+    return IngestServer(server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds)
 
 
 async def serve(settings: Settings) -> None:

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from ingest import metadata_keys
 from ingest.auth import Grant, KeyResolver, key_from_metadata
 from ingest.errors import IngestError, InvalidBatchError, MalformedRequestError, RateLimitedError, UnavailableError
+from ingest.key_usage import KeyUsageRecorder
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
 from ingest.validation import Limits, ValidationStats, validate_batch
@@ -65,6 +66,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
     def __init__(
         self,
         keys: KeyResolver,
+        usage: KeyUsageRecorder,
         limiter: RateLimiter,
         publisher: EventPublisher,
         limits: Limits,
@@ -72,6 +74,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         max_in_flight: int = 16,
     ) -> None:
         self._keys = keys
+        self._usage = usage
         self._limiter = limiter
         self.rate_limited_batches = 0
         self._publisher = publisher
@@ -82,7 +85,9 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         self.draining = asyncio.Event()
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Grant:
-        return await self._keys.grant_for(key_from_metadata(context.invocation_metadata()))
+        grant = await self._keys.grant_for(key_from_metadata(context.invocation_metadata()))
+        self._usage.record(grant.key_digest)
+        return grant
 
     async def _handle(self, grant: Grant, batch: batch_pb2.EventBatch) -> batch_pb2.BatchAck:
         if len(batch.events) > self._max_batch_events:

@@ -124,3 +124,36 @@ async def test_cached_key_keeps_working_while_the_key_store_is_unreachable(datab
     # ... but never lets an unverified key through: that is "retry later", not "unauthenticated".
     with pytest.raises(UnavailableError, match="retry later"):
         await resolver.grant_for("tm_live_" + "x" * 32)
+
+
+async def test_last_use_of_a_key_is_recorded_without_a_write_per_batch(settings, db, project):
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.server import start_ingest
+    from tests.polling import eventually
+
+    quick = settings.model_copy(update={"api_key_usage_flush_seconds": 0.2})
+    last_used = "SELECT last_used_at FROM api_keys WHERE project_id = $1"
+    assert await db.fetchval(last_used, project.project_id) is None
+    server = await start_ingest(quick)
+    try:
+        channel, stub = ingest_stub(server.port)
+        async with channel:
+            for sequence in range(5):
+                await stub.Send(batch_of([track_event()], sequence), metadata=auth(project.write_key))
+        recorded = await eventually(lambda: db.fetchval(last_used, project.project_id), lambda at: at is not None)
+    finally:
+        await server.stop(grace=1)
+    assert abs(recorded - datetime.now(UTC)) < timedelta(seconds=10)
+
+
+async def test_key_use_noted_just_before_shutdown_is_still_recorded(settings, db, project):
+    from ingest.server import start_ingest
+
+    slow = settings.model_copy(update={"api_key_usage_flush_seconds": 3600})  # only the final flush writes
+    server = await start_ingest(slow)
+    channel, stub = ingest_stub(server.port)
+    async with channel:
+        await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
+    await server.stop(grace=1)
+    assert await db.fetchval("SELECT last_used_at FROM api_keys WHERE project_id = $1", project.project_id)
