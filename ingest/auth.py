@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -47,6 +48,7 @@ class Grant:
     project_id: str
     key_digest: bytes
     rate_limit: int | None
+    expires_at: datetime | None
 
 
 @dataclass
@@ -70,9 +72,12 @@ class KeyResolver:
         entry = self._cache.get(digest)
         if entry is None or now - entry.fetched_at > self._ttl:
             entry = await self._refresh(digest, key, entry, now)
-        if entry.grant is None:
+        grant = entry.grant
+        # Expiry is checked on every use, not only on refresh: a rotated key's old secret stops
+        # exactly when its grace period ends, whatever the cache holds.
+        if grant is None or (grant.expires_at is not None and grant.expires_at <= datetime.now(UTC)):
             raise AuthenticationError(f"unknown, revoked or expired write key {key[:DISPLAY_PREFIX_LENGTH]}...")
-        return entry.grant
+        return grant
 
     async def _refresh(self, digest: bytes, key: str, stale: _Entry | None, now: float) -> _Entry:
         try:
@@ -85,7 +90,7 @@ class KeyResolver:
             raise UnavailableError("cannot verify the write key right now; retry later") from error
         if len(self._cache) >= _MAX_CACHE_ENTRIES:
             self._cache.clear()  # bounded memory against floods of random keys
-        grant = Grant(str(found.project_id), digest, found.rate_limit) if found else None
+        grant = Grant(str(found.project_id), digest, found.rate_limit, found.expires_at) if found else None
         entry = _Entry(grant, now)
         self._cache[digest] = entry
         return entry

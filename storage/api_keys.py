@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -49,20 +50,43 @@ async def create_api_key(connection: asyncpg.Connection, project_id: UUID, label
 
 @dataclass(frozen=True)
 class KeyGrant:
-    """What a usable write key allows: writing to one project, at most this fast (None: the default)."""
+    """What a usable write key allows: writing to one project, at most this fast (None: the default),
+    until it expires (None: no expiry, e.g. the old secret of a rotated key has one)."""
 
     project_id: UUID
     rate_limit: int | None
+    expires_at: datetime | None
 
 
 async def find_grant_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> KeyGrant | None:
     """The grant of a usable (not revoked, not expired) key, or None."""
     row = await connection.fetchrow(
-        "SELECT k.project_id, p.rate_limit_events_per_second FROM api_keys k JOIN projects p ON p.id = k.project_id"
+        "SELECT k.project_id, p.rate_limit_events_per_second, k.expires_at"
+        " FROM api_keys k JOIN projects p ON p.id = k.project_id"
         " WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
         hash_key(key),
     )
-    return KeyGrant(row["project_id"], row["rate_limit_events_per_second"]) if row else None
+    return KeyGrant(row["project_id"], row["rate_limit_events_per_second"], row["expires_at"]) if row else None
+
+
+async def rotate_api_key(connection: asyncpg.Connection, key_id: UUID, grace_seconds: float) -> CreatedKey:
+    """A new secret for the key's project and label; the old one keeps working for `grace_seconds`."""
+    async with connection.transaction():
+        row = await connection.fetchrow(
+            "UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'),"
+            " now() + make_interval(secs => $2)) WHERE id = $1 AND revoked_at IS NULL RETURNING project_id, label",
+            key_id, grace_seconds,
+        )
+        if row is None:
+            raise LookupError(f"no usable API key {key_id}")
+        return await create_api_key(connection, row["project_id"], row["label"])
+
+
+async def revoke_api_key(connection: asyncpg.Connection, key_id: UUID) -> bool:
+    """Stop the key at once (ingest replicas notice within their key cache TTL); False if unknown."""
+    return await connection.fetchval(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING true", key_id
+    ) or False
 
 
 async def find_project_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> UUID | None:

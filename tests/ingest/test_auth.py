@@ -1,9 +1,17 @@
 """Write-key authentication over gRPC: refused calls say why and store nothing."""
 
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
 import grpc
 import pytest
 
-from storage.api_keys import create_api_key, hash_key
+from ingest.auth import KeyResolver
+from ingest.errors import UnavailableError
+from ingest.server import start_ingest
+from storage.api_keys import create_api_key, hash_key, revoke_api_key, rotate_api_key
+from storage.database import create_pool
 from tests.ingest.support import stream_message_count
 from tests.payloads import auth, batch_of, ingest_stub, track_event
 from tests.polling import eventually
@@ -108,12 +116,6 @@ async def test_expired_key_is_unauthenticated(ingest_server, project, db):
 
 
 async def test_cached_key_keeps_working_while_the_key_store_is_unreachable(database_url, project):
-    import asyncio
-
-    from ingest.auth import KeyResolver
-    from ingest.errors import UnavailableError
-    from storage.database import create_pool
-
     pool = await create_pool(database_url, size=1)
     resolver = KeyResolver(pool, ttl=0.01)
     assert (await resolver.grant_for(project.write_key)).project_id == str(project.project_id)
@@ -127,11 +129,6 @@ async def test_cached_key_keeps_working_while_the_key_store_is_unreachable(datab
 
 
 async def test_last_use_of_a_key_is_recorded_without_a_write_per_batch(settings, db, project):
-    from datetime import UTC, datetime, timedelta
-
-    from ingest.server import start_ingest
-    from tests.polling import eventually
-
     quick = settings.model_copy(update={"api_key_usage_flush_seconds": 0.2})
     last_used = "SELECT last_used_at FROM api_keys WHERE project_id = $1"
     assert await db.fetchval(last_used, project.project_id) is None
@@ -148,8 +145,6 @@ async def test_last_use_of_a_key_is_recorded_without_a_write_per_batch(settings,
 
 
 async def test_key_use_noted_just_before_shutdown_is_still_recorded(settings, db, project):
-    from ingest.server import start_ingest
-
     slow = settings.model_copy(update={"api_key_usage_flush_seconds": 3600})  # only the final flush writes
     server = await start_ingest(slow)
     channel, stub = ingest_stub(server.port)
@@ -157,3 +152,46 @@ async def test_key_use_noted_just_before_shutdown_is_still_recorded(settings, db
         await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
     await server.stop(grace=1)
     assert await db.fetchval("SELECT last_used_at FROM api_keys WHERE project_id = $1", project.project_id)
+
+
+async def test_rotated_key_old_secret_works_during_the_grace_period_and_not_after(settings, db, project):
+    # Cache TTL 1.5 s, grace 2.5 s: ingest learns the old secret's expiry at its next refresh (t≈1.6 s),
+    # and then refuses it exactly at 2.5 s although that cache entry is still fresh.
+    cached = settings.model_copy(update={"api_key_cache_ttl_seconds": 1.5})
+    key_id = await db.fetchval("SELECT id FROM api_keys WHERE project_id = $1", project.project_id)
+    server = await start_ingest(cached)
+    try:
+        channel, stub = ingest_stub(server.port)
+        async with channel:
+            await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))  # now cached
+            rotated = await rotate_api_key(db, key_id, grace_seconds=2.5)
+            assert rotated.key != project.write_key and rotated.project_id == project.project_id
+            assert (await stub.Send(batch_of([track_event()]), metadata=auth(rotated.key))).accepted == 1
+            await asyncio.sleep(1.6)
+            ack = await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))  # still in grace
+            assert ack.accepted == 1
+            await asyncio.sleep(1.1)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert (await stub.Send(batch_of([track_event()]), metadata=auth(rotated.key))).accepted == 1
+    finally:
+        await server.stop(grace=1)
+
+
+async def test_revoked_key_is_refused_by_a_running_ingest_within_five_seconds(ingest_server, db, project):
+    key_id = await db.fetchval("SELECT id FROM api_keys WHERE project_id = $1", project.project_id)
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))  # cached as valid
+        assert await revoke_api_key(db, key_id)
+        revoked_at = time.monotonic()
+        while True:
+            try:
+                await stub.Send(batch_of([track_event()]), metadata=auth(project.write_key))
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+                break
+            assert time.monotonic() - revoked_at < 5.0, "revoked key still accepted after 5 s"
+            await asyncio.sleep(0.1)
+    assert not await revoke_api_key(db, key_id)  # already revoked
