@@ -4,6 +4,8 @@
     trackmint migrate                        apply database migrations
     trackmint serve ingest|processor|query   one service, as containers run them
     trackmint project create NAME            a project and its write key, as JSON
+    trackmint bootstrap --email E --password P --org O --project NAME
+                                             an organization, its ADMIN and a project, as JSON
 
 Every command reads TRACKMINT_* settings; without TRACKMINT_DATABASE_URL /
 TRACKMINT_NATS_URL, it reaches the embedded servers of a running `up` with the
@@ -56,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit", type=int, metavar="EVENTS_PER_S",
         help="events/s per write key and ingest replica (default: TRACKMINT_RATE_LIMIT_EVENTS_PER_SECOND)",
     )
+
+    boot = commands.add_parser(
+        "bootstrap", help="create (or find) an organization, its ADMIN user and a project; print ids and a write key"
+    )
+    boot.add_argument("--email", required=True)
+    boot.add_argument("--password", required=True, help="at least 10 characters; an existing user's is verified")
+    boot.add_argument("--org", required=True, help="organization name")
+    boot.add_argument("--project", required=True, help="project name (found in the organization, or created)")
     return parser
 
 
@@ -92,6 +102,20 @@ async def _create_project(settings: Settings, name: str, timezone: str, rate_lim
     finally:
         await connection.close()
     return {"project_id": str(created.project_id), "write_key": created.write_key}
+
+
+async def _bootstrap(settings: Settings, arguments: argparse.Namespace) -> dict[str, str]:
+    from cli.bootstrap import bootstrap
+
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        done = await bootstrap(
+            connection, email=arguments.email, password=arguments.password, org_name=arguments.org,
+            project_name=arguments.project,
+        )
+    finally:
+        await connection.close()
+    return done.as_dict()
 
 
 def _serve(settings: Settings, service: str) -> None:
@@ -134,6 +158,13 @@ def run(argv: list[str]) -> int:
         except (InvalidTimezoneError, InvalidRateLimitError, asyncpg.CheckViolationError) as error:
             raise CommandError(str(error)) from error
         print(json.dumps(created))
+    elif arguments.command == "bootstrap":
+        from cli.bootstrap import BootstrapError
+
+        try:
+            print(json.dumps(asyncio.run(_bootstrap(settings, arguments))))
+        except (BootstrapError, asyncpg.CheckViolationError) as error:
+            raise CommandError(str(error)) from error
     return 0
 
 

@@ -2,7 +2,8 @@
 
 `<data dir>/state.json` holds the database and NATS URLs while `up` runs;
 `<data dir>/default-project.json` (mode 0600) keeps the development project's
-write key so `up` can print it again on the next start.
+write key and the development login (email and password) so `up` can print
+them again on the next start.
 """
 
 import json
@@ -48,11 +49,14 @@ def clear_state(data_dir: Path) -> None:
     (data_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def save_default_project(data_dir: Path, project_id: str, write_key: str) -> None:
+def save_default_project(data_dir: Path, project: dict[str, str]) -> None:
+    """Keep `project` (project_id, write_key, login_email, login_password) readable only by its owner."""
     path = data_dir / DEFAULT_PROJECT_FILE
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_CREAT's mode only applies to new files; an older file keeps whatever it had.
+    os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        json.dump({"project_id": project_id, "write_key": write_key}, file)
+        json.dump(project, file)
 
 
 def load_default_project(data_dir: Path) -> dict[str, str] | None:

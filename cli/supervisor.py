@@ -1,7 +1,8 @@
 """`trackmint up`: the whole system from one command.
 
 Starts embedded PostgreSQL and NATS under the data directory (unless URLs are
-configured), applies migrations, makes sure a development project exists, then
+configured), applies migrations, makes sure a development login (ADMIN
+`admin@localhost` with a random password) and project exist, then
 runs ingest, processor and query as child processes (`trackmint serve ...`) so
 they use separate cores, as in production. Ctrl-C or SIGTERM stops the
 children gracefully, then the embedded servers.
@@ -10,6 +11,7 @@ children gracefully, then the embedded servers.
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
+from cli.bootstrap import BootstrapError, bootstrap
 from cli.embedded import EmbeddedNats, EmbeddedPostgres
 from cli.state import RunState, clear_state, load_default_project, save_default_project, write_state
 from config import Settings
@@ -29,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "trackmint"
 SERVICES = ("ingest", "processor", "query")
+DEVELOPMENT_EMAIL = "admin@localhost"
+DEVELOPMENT_ORGANIZATION = "Development"
+DEVELOPMENT_PROJECT = "Default project"
 
 
 async def ensure_database(server_url: str, name: str = DATABASE_NAME) -> str:
@@ -43,18 +49,33 @@ async def ensure_database(server_url: str, name: str = DATABASE_NAME) -> str:
 
 
 async def prepare_database(database_url: str, data_dir: Path) -> dict[str, str]:
-    """Migrate, and return the development project (created on first start)."""
+    """Migrate, and return the development login and project (created on first start)."""
     connection = await asyncpg.connect(database_url)
     try:
         await migrate(connection)
-        saved = load_default_project(data_dir)
-        if saved and await find_project_for_key(connection, saved["write_key"]):
+        saved = load_default_project(data_dir) or {}
+        if saved.get("login_password") and await find_project_for_key(connection, saved.get("write_key", "")):
             return saved
-        created = await create_project(connection, "Default project")
+        password = saved.get("login_password") or secrets.token_urlsafe(12)
+        try:
+            done = await bootstrap(
+                connection, email=DEVELOPMENT_EMAIL, password=password, org_name=DEVELOPMENT_ORGANIZATION,
+                project_name=DEVELOPMENT_PROJECT,
+            )
+        except BootstrapError as error:
+            # The login exists but its password was not saved here (the file was lost); keep going with a
+            # project of no organization rather than refuse to start.
+            logger.warning("cannot prepare the development login: %s", error)
+            created = await create_project(connection, DEVELOPMENT_PROJECT)
+            project = {"project_id": str(created.project_id), "write_key": created.write_key,
+                       "login_email": DEVELOPMENT_EMAIL, "login_password": "(unknown: set before, not saved here)"}
+        else:
+            project = {"project_id": done.project_id, "write_key": done.write_key,
+                       "login_email": DEVELOPMENT_EMAIL, "login_password": password}
     finally:
         await connection.close()
-    save_default_project(data_dir, str(created.project_id), created.write_key)
-    return {"project_id": str(created.project_id), "write_key": created.write_key}
+    save_default_project(data_dir, project)
+    return project
 
 
 def _spawn(service: str, env: dict[str, str]) -> subprocess.Popen:
@@ -119,6 +140,8 @@ def run_up(settings: Settings) -> int:
             f"  NATS            {nats_url}\n"
             f"  project id      {project['project_id']}\n"
             f"  write key       {project['write_key']}\n"
+            f"  login email     {project['login_email']}\n"
+            f"  login password  {project['login_password']}\n"
             "Press Ctrl-C to stop.\n\n"
         )
         sys.stdout.flush()

@@ -8,12 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KIB = 1024
 MIB = 1024 * KIB
 GIB = 1024 * MIB
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+"""The default signing secret: fine on a laptop, refused in production mode."""
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -61,6 +65,11 @@ class Settings(BaseSettings):
     api_key_usage_flush_seconds: float = Field(10.0, gt=0, le=3600)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 
+    # Accounts. The secret signs access tokens (JWT HS256); anyone who knows it can mint them.
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    access_token_ttl_seconds: int = Field(900, ge=10, le=86_400)
+    refresh_token_ttl_days: float = Field(30, gt=0, le=365)
+
     # Processor.
     # Concurrent fetch→write loops per replica, so one transforms while another waits on PostgreSQL.
     processor_workers: int = Field(2, ge=1, le=16)
@@ -77,6 +86,19 @@ class Settings(BaseSettings):
         if value and value.startswith("postgresql+asyncpg://"):
             return "postgresql://" + value.removeprefix("postgresql+asyncpg://")
         return value
+
+    @model_validator(mode="after")
+    def _production_secret(self) -> "Settings":
+        if self.mode == "production" and (
+            self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH
+        ):
+            raise ValueError(
+                "TRACKMINT_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production mode (the default development secret "
+                "would let anyone forge access tokens); generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return self
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,9 +8,10 @@ global, so tests and several apps in one process never share one.
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import asyncpg
+import strawberry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,6 +20,8 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from config import Settings
+from query.auth.throttle import LoginThrottle
+from query.auth.tokens import AccessClaims, TokenError, verify_access_token
 from query.context import QueryContext
 from query.schema import create_schema
 from storage.database import create_pool
@@ -34,10 +37,36 @@ class _State(TypedDict):
 
 
 class GraphQLView(GraphQL[QueryContext, None]):
-    """Strawberry's ASGI view, with our context: the request and the application's pool."""
+    """Strawberry's ASGI view, with our context: the request, the application's pool and the caller."""
+
+    def __init__(self, schema: strawberry.Schema, settings: Settings, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.settings = settings
+        self.login_throttle = LoginThrottle()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> QueryContext:
-        return QueryContext(request=request, response=response, pool=request.state.pool)
+        user, auth_error = self._authenticate(request.headers.get("authorization"))
+        return QueryContext(
+            request=request,
+            response=response,
+            pool=request.state.pool,
+            settings=self.settings,
+            login_throttle=self.login_throttle,
+            user=user,
+            auth_error=auth_error,
+        )
+
+    def _authenticate(self, authorization: str | None) -> tuple[AccessClaims | None, str | None]:
+        """(caller, None) for a valid bearer token, (None, reason) for a bad one, (None, None) without one."""
+        if not authorization:
+            return None, None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None, "authorization header must be `Bearer <access token>`"
+        try:
+            return verify_access_token(self.settings, token.strip()), None
+        except TokenError as error:
+            return None, str(error)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -55,7 +84,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await pool.close()
 
-    graphql = GraphQLView(create_schema(), graphql_ide="graphiql")
+    graphql = GraphQLView(create_schema(), settings, graphql_ide="graphiql")
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", _healthz, methods=["GET"]),

@@ -5,7 +5,10 @@ Each carries a machine-readable code, which reaches the client as
 
     QueryError                  (base; never raised itself)
      ├── BadUserInputError      BAD_USER_INPUT: the request itself is wrong
-     └── NotFoundError          NOT_FOUND: it names something that does not exist
+     ├── NotFoundError          NOT_FOUND: it names something that does not exist
+     ├── UnauthenticatedError   UNAUTHENTICATED: no, an invalid or an expired credential
+     ├── ConflictError          CONFLICT: it would duplicate something unique (an email)
+     └── RateLimitedError       RATE_LIMITED: too many attempts; `retryAfterSeconds` says when to try again
 
 Anything else raised inside a resolver is a bug or an outage: it is logged
 and the client sees a masked "Unexpected error.".
@@ -39,3 +42,29 @@ class NotFoundError(QueryError):
     """The request names a project (or other object) that does not exist."""
 
     code = "NOT_FOUND"
+
+
+class UnauthenticatedError(QueryError):
+    """The caller is not who they claim: missing, wrong, expired or revoked credentials."""
+
+    code = "UNAUTHENTICATED"
+
+
+class ConflictError(QueryError):
+    """The request would create a second copy of something unique."""
+
+    code = "CONFLICT"
+
+
+class RateLimitedError(QueryError):
+    """Too many attempts; the client may try again after `retry_after_seconds`."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}

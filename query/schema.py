@@ -1,4 +1,4 @@
-"""The GraphQL schema: the root Query composed from the domain folders."""
+"""The GraphQL schema: the root Query and Mutation composed from the domain folders."""
 
 import logging
 
@@ -7,6 +7,8 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from query.accounts.mutations import AccountsMutation
+from query.accounts.queries import AccountsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
 from query.trends.queries import TrendsQuery
@@ -18,7 +20,12 @@ MAX_QUERY_DEPTH = 10
 
 
 @strawberry.type
-class Query(TrendsQuery, EventsQuery):
+class Query(TrendsQuery, EventsQuery, AccountsQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AccountsMutation):
     pass
 
 
@@ -44,6 +51,7 @@ class QuerySchema(strawberry.Schema):
 def create_schema() -> strawberry.Schema:
     return QuerySchema(
         query=Query,
+        mutation=Mutation,
         # Factories, not instances: Strawberry builds fresh extensions for every request.
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from cli.embedded import free_port
+from cli.supervisor import prepare_database
 from trackmint_sdk import Client
 
 TRENDS = """query($p: ID!, $from: DateTime!, $to: DateTime!) {
@@ -53,8 +54,10 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
             line = up.stdout.readline()
             assert line and time.monotonic() < deadline, "".join(banner)
             banner.append(line)
-        printed = dict(re.findall(r"^\s+(project id|write key)\s+(\S+)$", "".join(banner), re.MULTILINE))
+        printed = dict(re.findall(r"^\s+(project id|write key|login email|login password)\s+(\S+)$",
+                                  "".join(banner), re.MULTILINE))
         assert printed["project id"] and printed["write key"].startswith("tm_live_")
+        assert printed["login email"] == "admin@localhost" and printed["login password"]
         while not (_port_open(ingest_port) and _port_open(query_port)):
             assert time.monotonic() < deadline
             time.sleep(0.1)
@@ -81,6 +84,12 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
             total = sum(point["value"] for point in response.json()["data"]["trends"][0]["points"])
             time.sleep(0.1)
         assert total == 100
+
+        # The printed development login works.
+        login = httpx.post(f"http://127.0.0.1:{query_port}/graphql", timeout=10, json={
+            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { role } } }",
+            "variables": {"e": printed["login email"], "p": printed["login password"]}})
+        assert login.json()["data"]["login"]["user"]["role"] == "ADMIN"
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
@@ -105,3 +114,12 @@ def test_project_create_refuses_a_rate_limit_that_is_not_positive(database_url: 
     refused = _trackmint("project", "create", "Shop", "--rate-limit", "0", env=env)
     assert refused.returncode == 2
     assert "rate limit must be a positive number of events per second, not 0" in refused.stderr
+
+
+async def test_second_start_reuses_the_development_login_and_key(tmp_path: Path, database_url: str):
+    first = await prepare_database(database_url, tmp_path)
+    second = await prepare_database(database_url, tmp_path)
+
+    assert second == first
+    assert set(first) == {"project_id", "write_key", "login_email", "login_password"}
+    assert (tmp_path / "default-project.json").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,1 @@
+"""GraphQL for accounts: registering, logging in, tokens and the current user."""

@@ -1,0 +1,1 @@
+"""Authentication for the query service: password hashing, tokens, login throttling."""
