@@ -1,8 +1,14 @@
-"""The single door through which resolvers reach a project.
+"""The single door through which resolvers reach a project: tenant isolation.
 
-Every resolver that takes a `projectId` calls `load_project`. Today it only
-checks that the project exists; when accounts arrive it becomes the check that
-the caller's organization owns the project, so no resolver can skip it.
+Every resolver that takes a `projectId` calls `load_project`, which requires an
+authenticated caller (UNAUTHENTICATED otherwise, saying whether the token is
+missing, expired or invalid) and returns the project only if the caller's
+organization owns it. A project of another organization, or of none (created
+before accounts, or by `trackmint project create`), is looked up by the same
+single statement and refused with the same NOT_FOUND and message as an id that
+does not exist, so no id guessing tells one tenant anything about another.
+Role rules (may this role read analytics?) are permission classes on the
+fields, in `query/permissions.py`.
 """
 
 from dataclasses import dataclass
@@ -10,6 +16,7 @@ from uuid import UUID
 
 from query.context import QueryContext
 from query.errors import BadUserInputError, NotFoundError
+from query.permissions import require_user
 
 
 @dataclass(frozen=True)
@@ -28,9 +35,14 @@ def parse_project_id(project_id: str) -> UUID:
 
 
 async def load_project(context: QueryContext, project_id: str) -> Project:
-    """The project `project_id` names, if the caller may read it."""
+    """The project `project_id` names, if it belongs to the caller's organization."""
+    caller = require_user(context)
     project_uuid = parse_project_id(project_id)
-    row = await context.pool.fetchrow("SELECT id, name, timezone FROM projects WHERE id = $1", project_uuid)
+    # One statement for "missing" and "someone else's": the answer and its timing are the same.
+    row = await context.pool.fetchrow(
+        "SELECT id, name, timezone FROM projects WHERE id = $1 AND organization_id = $2",
+        project_uuid, caller.organization_id,
+    )
     if row is None:
         raise NotFoundError(f"no project {project_id}")
     return Project(id=row["id"], name=row["name"], timezone=row["timezone"])

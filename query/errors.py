@@ -7,6 +7,7 @@ Each carries a machine-readable code, which reaches the client as
      ├── BadUserInputError      BAD_USER_INPUT: the request itself is wrong
      ├── NotFoundError          NOT_FOUND: it names something that does not exist
      ├── UnauthenticatedError   UNAUTHENTICATED: no, an invalid or an expired credential
+     ├── ForbiddenError         FORBIDDEN: a known caller whose role does not allow it
      ├── ConflictError          CONFLICT: it would duplicate something unique (an email)
      └── RateLimitedError       RATE_LIMITED: too many attempts; `retryAfterSeconds` says when to try again
 
@@ -48,6 +49,12 @@ class UnauthenticatedError(QueryError):
     """The caller is not who they claim: missing, wrong, expired or revoked credentials."""
 
     code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(QueryError):
+    """The caller is known, but their role does not allow this operation."""
+
+    code = "FORBIDDEN"
 
 
 class ConflictError(QueryError):

@@ -10,8 +10,9 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission
 
+from query.auth.tokens import AccessClaims
 from query.context import QueryContext
-from query.errors import UnauthenticatedError
+from query.errors import ForbiddenError, UnauthenticatedError
 
 
 class Role(StrEnum):
@@ -39,6 +40,11 @@ def can_use_section(role: Role, section: str) -> bool:
     return section in _SECTIONS[role]
 
 
+def can_read_analytics(role: Role) -> bool:
+    # Every role, today; the rule lives here so a future read-nothing role is one edit.
+    return role in (Role.ADMIN, Role.DEVELOPER, Role.VIEWER)
+
+
 def can_manage_members(role: Role) -> bool:
     return role is Role.ADMIN
 
@@ -47,18 +53,39 @@ def can_manage_keys(role: Role) -> bool:
     return role in (Role.ADMIN, Role.DEVELOPER)
 
 
+AUTHENTICATION_REQUIRED = "authentication required: send `Authorization: Bearer <access token>`"
+
+
+def require_user(context: QueryContext) -> AccessClaims:
+    """The caller, or UNAUTHENTICATED saying why not: no token, or why the presented one was refused."""
+    if context.user is not None:
+        return context.user
+    # Say whether the token expired (refresh it) or is invalid (log in).
+    raise UnauthenticatedError(context.auth_error or AUTHENTICATION_REQUIRED)
+
+
 class IsAuthenticated(BasePermission):
     """The request carries a valid, unexpired access token."""
 
-    message = "authentication required: send `Authorization: Bearer <access token>`"
+    message = AUTHENTICATION_REQUIRED
     error_extensions = {"code": UnauthenticatedError.code}
 
     def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
-        context = info.context
-        if context.user is None and context.auth_error is not None:
-            # Say whether the token expired (refresh it) or is invalid (log in).
-            raise UnauthenticatedError(context.auth_error)
-        return context.user is not None
+        require_user(info.context)
+        return True
 
     def on_unauthorized(self) -> None:
         raise UnauthenticatedError(self.message or "")
+
+
+class CanReadAnalytics(BasePermission):
+    """An authenticated caller whose role may read analytics (trends, events, ...)."""
+
+    message = "your role may not read analytics"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_read_analytics(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")

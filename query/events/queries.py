@@ -6,11 +6,15 @@ from query.access import load_project
 from query.analytics.list_events import DEFAULT_PAGE_SIZE, list_events
 from query.context import QueryContext
 from query.events.types import EventConnection
+from query.permissions import CanReadAnalytics, IsAuthenticated
 
 
 @strawberry.type
 class EventsQuery:
-    @strawberry.field(description="The project's events, newest first.")
+    @strawberry.field(
+        description="The project's events, newest first.",
+        permission_classes=[IsAuthenticated, CanReadAnalytics],
+    )
     async def events(
         self,
         info: strawberry.Info[QueryContext, None],

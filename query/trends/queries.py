@@ -5,12 +5,16 @@ import strawberry
 from query.access import load_project
 from query.analytics.get_trends import SeriesSpec, get_trends
 from query.context import QueryContext
+from query.permissions import CanReadAnalytics, IsAuthenticated
 from query.trends.types import DateRangeInput, Interval, SeriesInput, TrendSeries
 
 
 @strawberry.type
 class TrendsQuery:
-    @strawberry.field(description="Per series, one value for every bucket of the date range, zero-filled.")
+    @strawberry.field(
+        description="Per series, one value for every bucket of the date range, zero-filled.",
+        permission_classes=[IsAuthenticated, CanReadAnalytics],
+    )
     async def trends(
         self,
         info: strawberry.Info[QueryContext, None],

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from cli.embedded import free_port
-from cli.supervisor import prepare_database
+from cli.supervisor import DEVELOPMENT_ORGANIZATION, prepare_database
 from trackmint_sdk import Client
 
 TRENDS = """query($p: ID!, $from: DateTime!, $to: DateTime!) {
@@ -62,12 +62,22 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
             assert time.monotonic() < deadline
             time.sleep(0.1)
 
-        # Another command with the same --data-dir reaches the embedded servers.
-        created = _trackmint("--data-dir", str(data_dir), "project", "create", "My SaaS", "--timezone",
-                             "Europe/Berlin", env=clean_env)
+        # Another command with the same --data-dir reaches the embedded servers: a second project of
+        # the development organization, so the printed login may read its analytics.
+        created = _trackmint("--data-dir", str(data_dir), "bootstrap", "--email", printed["login email"],
+                             "--password", printed["login password"], "--org", DEVELOPMENT_ORGANIZATION,
+                             "--project", "My SaaS", env=clean_env)
         assert created.returncode == 0, created.stderr
         project = json.loads(created.stdout)
-        assert project["write_key"].startswith("tm_live_")
+        assert project["write_key"].startswith("tm_live_") and project["project_id"] != printed["project id"]
+
+        # The printed development login works, and its access token opens the organization's analytics.
+        login = httpx.post(f"http://127.0.0.1:{query_port}/graphql", timeout=10, json={
+            "query": "mutation($e: String!, $p: String!) {"
+                     " login(email: $e, password: $p) { accessToken user { role } } }",
+            "variables": {"e": printed["login email"], "p": printed["login password"]}})
+        assert login.json()["data"]["login"]["user"]["role"] == "ADMIN"
+        authorization = {"authorization": f"Bearer {login.json()['data']['login']['accessToken']}"}
 
         with Client(project["write_key"], f"127.0.0.1:{ingest_port}", flush_interval=0.05) as client:
             for user in range(100):
@@ -80,16 +90,10 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
         total = 0.0
         while total < 100 and time.monotonic() < deadline:
             response = httpx.post(f"http://127.0.0.1:{query_port}/graphql",
-                                  json={"query": TRENDS, "variables": variables}, timeout=10)
+                                  json={"query": TRENDS, "variables": variables}, headers=authorization, timeout=10)
             total = sum(point["value"] for point in response.json()["data"]["trends"][0]["points"])
             time.sleep(0.1)
         assert total == 100
-
-        # The printed development login works.
-        login = httpx.post(f"http://127.0.0.1:{query_port}/graphql", timeout=10, json={
-            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { role } } }",
-            "variables": {"e": printed["login email"], "p": printed["login password"]}})
-        assert login.json()["data"]["login"]["user"]["role"] == "ADMIN"
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)

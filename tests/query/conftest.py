@@ -1,5 +1,10 @@
-"""A real query service (uvicorn on a free port) over the session's test database."""
+"""A real query service (uvicorn on a free port) over the session's test database.
 
+The session's `client` calls it as the ADMIN of one organization (`caller`);
+the `project` fixture and the projects tests create belong to that organization.
+"""
+
+import secrets
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -7,7 +12,9 @@ import httpx
 import pytest
 
 from config import Settings, load_settings
+from storage.projects import CreatedProject
 from tests.query.servers import start_server, stop_server
+from tests.query.tenant import Caller, create_organization, create_owned_project
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +40,26 @@ async def query_url(query_settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def client(query_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=query_url, timeout=30) as http:
+async def caller(database_url: str, query_settings: Settings) -> Caller:
+    """The ADMIN of this suite's organization, with an access token the server accepts."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await create_organization(connection, query_settings, "Query tests")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def client(query_url: str, caller: Caller) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client authenticated as `caller`."""
+    async with httpx.AsyncClient(base_url=query_url, timeout=30, headers=caller.headers) as http:
         yield http
+
+
+@pytest.fixture
+async def project(db: asyncpg.Connection, caller: Caller) -> CreatedProject:
+    """A project of the caller's organization (overrides the suite-wide, organization-less one)."""
+    return await create_owned_project(db, caller.organization_id, f"test-{secrets.token_hex(3)}")
 
 
 @pytest.fixture(scope="module")

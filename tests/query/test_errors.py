@@ -10,6 +10,7 @@ import pytest
 
 from storage.projects import CreatedProject
 from tests.query.graphql_client import EVENTS, TRENDS, error_codes, execute
+from tests.query.tenant import Caller
 
 DAY = {"from": "2024-05-01T00:00:00Z", "to": "2024-05-02T00:00:00Z"}
 
@@ -108,11 +109,12 @@ async def test_queries_deeper_than_the_limit_are_refused(client: httpx.AsyncClie
 
 
 async def test_unexpected_failures_are_masked(
-    client: httpx.AsyncClient, db: asyncpg.Connection, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A project whose timezone PostgreSQL does not know makes the SQL itself fail.
     project_id = await db.fetchval(
-        "INSERT INTO projects (name, timezone) VALUES ('broken', 'Nowhere/Nope') RETURNING id"
+        "INSERT INTO projects (name, timezone, organization_id) VALUES ('broken', 'Nowhere/Nope', $1) RETURNING id",
+        caller.organization_id,
     )
 
     body = await trends(client, str(project_id))

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 
-from storage.projects import create_project
 from tests.query.event_data import GeneratedEvent, insert_events
 from tests.query.graphql_client import EVENTS, execute
+from tests.query.tenant import Caller, create_owned_project
 
 
 async def walk_pages(client: httpx.AsyncClient, project_id: str, first: int) -> list[dict]:
@@ -28,9 +28,9 @@ async def walk_pages(client: httpx.AsyncClient, project_id: str, first: int) -> 
 
 
 async def test_walking_all_pages_returns_every_event_once_newest_first(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
-    project = await create_project(db, "paging", "Europe/Berlin")
+    project = await create_owned_project(db, caller.organization_id, "paging", "Europe/Berlin")
     rng = random.Random(7)
     base = datetime.now(UTC) - timedelta(days=1)
     # Whole seconds over a short span, so many events share a timestamp and
@@ -53,8 +53,10 @@ async def test_walking_all_pages_returns_every_event_once_newest_first(
         assert [datetime.fromisoformat(node["timestamp"]) for node in nodes] == [item.event_time for item in expected]
 
 
-async def test_event_node_carries_the_stored_fields(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-    project = await create_project(db, "fields", "UTC")
+async def test_event_node_carries_the_stored_fields(
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
+) -> None:
+    project = await create_owned_project(db, caller.organization_id, "fields", "UTC")
     event_time = datetime.now(UTC).replace(microsecond=123456) - timedelta(hours=2)
     await insert_events(
         db,
@@ -92,8 +94,10 @@ async def test_event_node_carries_the_stored_fields(client: httpx.AsyncClient, d
     assert datetime.fromisoformat(node["timestamp"]) == event_time
 
 
-async def test_project_without_events_has_an_empty_last_page(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-    project = await create_project(db, "no-events", "UTC")
+async def test_project_without_events_has_an_empty_last_page(
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
+) -> None:
+    project = await create_owned_project(db, caller.organization_id, "no-events", "UTC")
 
     body = await execute(client, EVENTS, projectId=str(project.project_id))
 

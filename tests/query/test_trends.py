@@ -11,10 +11,10 @@ import asyncpg
 import httpx
 import pytest
 
-from storage.projects import create_project
 from tests.query.event_data import GeneratedEvent, insert_events, random_events
 from tests.query.graphql_client import TRENDS, execute
 from tests.query.reference import expected_total
+from tests.query.tenant import Caller, create_owned_project
 
 INTERVALS = ("MINUTE", "HOUR", "DAY", "WEEK", "MONTH")
 
@@ -67,11 +67,11 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-async def datasets(module_db: asyncpg.Connection) -> dict[str, tuple[str, list[GeneratedEvent]]]:
+async def datasets(module_db: asyncpg.Connection, caller: Caller) -> dict[str, tuple[str, list[GeneratedEvent]]]:
     """Per data set: a project in its timezone and the events stored for it."""
     loaded = {}
     for name, dataset in DATASETS.items():
-        project = await create_project(module_db, f"trends-{name}", dataset.timezone)
+        project = await create_owned_project(module_db, caller.organization_id, f"trends-{name}", dataset.timezone)
         events = random_events(random.Random(dataset.seed), dataset.center, count=2500)
         await insert_events(module_db, project.project_id, events)
         loaded[name] = (str(project.project_id), events)
@@ -143,9 +143,9 @@ async def test_total_matches_independent_computation(
 
 
 async def test_hour_buckets_skip_the_missing_local_hour_when_dst_starts(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
-    project = await create_project(db, "dst-starts", "Europe/Berlin")
+    project = await create_owned_project(db, caller.organization_id, "dst-starts", "Europe/Berlin")
 
     body = await query_trends(
         client,
@@ -162,9 +162,9 @@ async def test_hour_buckets_skip_the_missing_local_hour_when_dst_starts(
 
 
 async def test_hour_buckets_repeat_the_local_hour_when_dst_ends(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
-    project = await create_project(db, "dst-ends", "Europe/Berlin")
+    project = await create_owned_project(db, caller.organization_id, "dst-ends", "Europe/Berlin")
 
     body = await query_trends(
         client,
@@ -181,9 +181,9 @@ async def test_hour_buckets_repeat_the_local_hour_when_dst_ends(
 
 
 async def test_day_buckets_are_local_days_of_23_and_24_hours_across_dst(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
-    project = await create_project(db, "dst-days", "Europe/Berlin")
+    project = await create_owned_project(db, caller.organization_id, "dst-days", "Europe/Berlin")
 
     body = await query_trends(
         client,
@@ -202,9 +202,9 @@ async def test_day_buckets_are_local_days_of_23_and_24_hours_across_dst(
 
 
 async def test_hour_buckets_follow_the_local_clock_in_a_half_hour_zone(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
-    project = await create_project(db, "kolkata", "Asia/Kolkata")
+    project = await create_owned_project(db, caller.organization_id, "kolkata", "Asia/Kolkata")
 
     body = await query_trends(
         client,
@@ -222,9 +222,9 @@ async def test_hour_buckets_follow_the_local_clock_in_a_half_hour_zone(
 
 
 async def test_week_buckets_start_on_monday_and_months_on_the_first(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
-    project = await create_project(db, "calendar", "UTC")
+    project = await create_owned_project(db, caller.organization_id, "calendar", "UTC")
     series = [{"math": "TOTAL"}]
 
     weeks = await query_trends(
@@ -246,10 +246,10 @@ async def test_week_buckets_start_on_monday_and_months_on_the_first(
 
 
 async def test_whole_minutes_are_read_from_the_rollup_and_partial_minutes_from_events(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
 ) -> None:
     # The rollup is made to disagree with the log on purpose, to see which one each part reads.
-    project = await create_project(db, f"rollup-{secrets.token_hex(2)}", "UTC")
+    project = await create_owned_project(db, caller.organization_id, f"rollup-{secrets.token_hex(2)}", "UTC")
     minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
     event = GeneratedEvent(event_time=minute + timedelta(seconds=30), message_id="only", event="signup")
     await insert_events(db, project.project_id, [event])
@@ -272,8 +272,10 @@ async def test_whole_minutes_are_read_from_the_rollup_and_partial_minutes_from_e
     assert sum(p["value"] for p in partial["data"]["trends"][0]["points"]) == 1
 
 
-async def test_empty_project_gets_zero_filled_buckets(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-    project = await create_project(db, "empty", "UTC")
+async def test_empty_project_gets_zero_filled_buckets(
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
+) -> None:
+    project = await create_owned_project(db, caller.organization_id, "empty", "UTC")
 
     body = await query_trends(
         client,
