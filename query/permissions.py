@@ -49,6 +49,10 @@ def can_manage_members(role: Role) -> bool:
     return role is Role.ADMIN
 
 
+def can_manage_projects(role: Role) -> bool:
+    return role in (Role.ADMIN, Role.DEVELOPER)
+
+
 def can_manage_keys(role: Role) -> bool:
     return role in (Role.ADMIN, Role.DEVELOPER)
 
@@ -86,6 +90,32 @@ class CanReadAnalytics(BasePermission):
 
     def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
         return can_read_analytics(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")
+
+
+class CanManageProjects(BasePermission):
+    """An authenticated caller whose role may create, change and delete projects."""
+
+    message = "your role may not manage projects"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_manage_projects(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")
+
+
+class CanManageKeys(BasePermission):
+    """An authenticated caller whose role may list, create, rotate and revoke write keys."""
+
+    message = "your role may not manage API keys"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_manage_keys(Role(require_user(info.context).role))
 
     def on_unauthorized(self) -> None:
         raise ForbiddenError(self.message or "")

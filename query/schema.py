@@ -11,6 +11,8 @@ from query.accounts.mutations import AccountsMutation
 from query.accounts.queries import AccountsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
+from query.projects.mutations import ProjectsMutation
+from query.projects.queries import ProjectsQuery
 from query.trends.queries import TrendsQuery
 
 logger = logging.getLogger(__name__)
@@ -20,12 +22,12 @@ MAX_QUERY_DEPTH = 10
 
 
 @strawberry.type
-class Query(TrendsQuery, EventsQuery, AccountsQuery):
+class Query(TrendsQuery, EventsQuery, AccountsQuery, ProjectsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation):
+class Mutation(AccountsMutation, ProjectsMutation):
     pass
 
 

@@ -93,3 +93,44 @@ async def find_project_for_key(connection: asyncpg.Connection | asyncpg.Pool, ke
     """The project a usable (not revoked, not expired) key writes to, or None."""
     grant = await find_grant_for_key(connection, key)
     return grant.project_id if grant else None
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    """A key as its owners may see it: never the secret nor its digest."""
+
+    id: UUID
+    project_id: UUID
+    label: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+_KEY_COLUMNS = "k.id, k.project_id, k.label, k.prefix, k.created_at, k.last_used_at, k.expires_at, k.revoked_at"
+
+
+def _key_row(row: asyncpg.Record) -> ApiKeyRow:
+    return ApiKeyRow(**{name: row[name] for name in ApiKeyRow.__dataclass_fields__})
+
+
+async def list_api_keys(connection: asyncpg.Connection | asyncpg.Pool, project_id: UUID) -> list[ApiKeyRow]:
+    """All keys of the project, revoked and expired ones included, oldest first."""
+    rows = await connection.fetch(
+        f"SELECT {_KEY_COLUMNS} FROM api_keys k WHERE k.project_id = $1 ORDER BY k.created_at, k.id", project_id
+    )
+    return [_key_row(row) for row in rows]
+
+
+async def find_api_key(
+    connection: asyncpg.Connection | asyncpg.Pool, key_id: UUID, organization_id: UUID
+) -> ApiKeyRow | None:
+    """The key, if it belongs to a project of the organization."""
+    row = await connection.fetchrow(
+        f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN projects p ON p.id = k.project_id"
+        " WHERE k.id = $1 AND p.organization_id = $2",
+        key_id, organization_id,
+    )
+    return _key_row(row) if row else None

@@ -1,6 +1,7 @@
-"""Creating projects (with their first write key)."""
+"""Projects: creating (with or without a first write key), listing, changing and deleting them with their data."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,20 +24,116 @@ class CreatedProject:
     write_key: str
 
 
-async def create_project(
-    connection: asyncpg.Connection, name: str, timezone: str = "UTC", *, rate_limit: int | None = None
-) -> CreatedProject:
-    """A project with its first write key; rate_limit in events/s per key and ingest replica (None: default)."""
-    if rate_limit is not None and rate_limit <= 0:
-        raise InvalidRateLimitError(f"rate limit must be a positive number of events per second, not {rate_limit}")
+def check_timezone(timezone: str) -> None:
+    """Raise InvalidTimezoneError unless `timezone` is an IANA name this machine knows."""
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise InvalidTimezoneError(f"unknown timezone {timezone!r}") from error
+
+
+def check_rate_limit(rate_limit: int | None) -> None:
+    """Raise InvalidRateLimitError unless `rate_limit` is None (the ingest default) or positive."""
+    if rate_limit is not None and rate_limit <= 0:
+        raise InvalidRateLimitError(f"rate limit must be a positive number of events per second, not {rate_limit}")
+
+
+async def insert_project(
+    connection: asyncpg.Connection, name: str, timezone: str = "UTC", *,
+    rate_limit: int | None = None, organization_id: UUID | None = None,
+) -> UUID:
+    """A project without write keys (its owner creates them), optionally owned by an organization."""
+    check_rate_limit(rate_limit)
+    check_timezone(timezone)
+    return await connection.fetchval(
+        "INSERT INTO projects (name, timezone, rate_limit_events_per_second, organization_id)"
+        " VALUES ($1, $2, $3, $4) RETURNING id",
+        name, timezone, rate_limit, organization_id,
+    )
+
+
+async def create_project(
+    connection: asyncpg.Connection, name: str, timezone: str = "UTC", *, rate_limit: int | None = None
+) -> CreatedProject:
+    """A project with its first write key; rate_limit in events/s per key and ingest replica (None: default)."""
     async with connection.transaction():
-        project_id = await connection.fetchval(
-            "INSERT INTO projects (name, timezone, rate_limit_events_per_second) VALUES ($1, $2, $3) RETURNING id",
-            name, timezone, rate_limit,
-        )
+        project_id = await insert_project(connection, name, timezone, rate_limit=rate_limit)
         key = await create_api_key(connection, project_id, label="default")
     return CreatedProject(project_id=project_id, write_key=key.key)
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    id: UUID
+    name: str
+    timezone: str
+    created_at: datetime
+    rate_limit: int | None
+
+
+_COLUMNS = "id, name, timezone, created_at, rate_limit_events_per_second"
+
+
+def _project(row: asyncpg.Record) -> ProjectRow:
+    return ProjectRow(row["id"], row["name"], row["timezone"], row["created_at"], row["rate_limit_events_per_second"])
+
+
+async def list_projects(connection: asyncpg.Connection | asyncpg.Pool, organization_id: UUID) -> list[ProjectRow]:
+    """The organization's projects, oldest first."""
+    rows = await connection.fetch(
+        f"SELECT {_COLUMNS} FROM projects WHERE organization_id = $1 ORDER BY created_at, id", organization_id
+    )
+    return [_project(row) for row in rows]
+
+
+async def find_project(
+    connection: asyncpg.Connection | asyncpg.Pool, project_id: UUID, organization_id: UUID
+) -> ProjectRow | None:
+    """The project, if the organization owns it."""
+    row = await connection.fetchrow(
+        f"SELECT {_COLUMNS} FROM projects WHERE id = $1 AND organization_id = $2", project_id, organization_id
+    )
+    return _project(row) if row else None
+
+
+_UNCHANGED = object()
+
+
+async def update_project(
+    connection: asyncpg.Connection | asyncpg.Pool, project_id: UUID, organization_id: UUID, *,
+    name: str | None = None, timezone: str | None = None, rate_limit: "int | object | None" = _UNCHANGED,
+) -> ProjectRow | None:
+    """Change the given fields (None name/timezone: unchanged; rate_limit None: back to the ingest default).
+
+    None if the organization owns no such project.
+    """
+    if timezone is not None:
+        check_timezone(timezone)
+    keep_rate = rate_limit is _UNCHANGED
+    if not keep_rate:
+        check_rate_limit(rate_limit)  # type: ignore[arg-type]
+    row = await connection.fetchrow(
+        "UPDATE projects SET name = coalesce($3, name), timezone = coalesce($4, timezone),"
+        " rate_limit_events_per_second = CASE WHEN $5 THEN rate_limit_events_per_second ELSE $6::integer END"
+        f" WHERE id = $1 AND organization_id = $2 RETURNING {_COLUMNS}",
+        project_id, organization_id, name, timezone, keep_rate, None if keep_rate else rate_limit,
+    )
+    return _project(row) if row else None
+
+
+async def delete_project(connection: asyncpg.Connection, project_id: UUID, organization_id: UUID) -> bool:
+    """Delete the project, its events, de-duplication ids, rollups and (by cascade) its keys, all or nothing.
+
+    False if the organization owns no such project.
+    """
+    async with connection.transaction():
+        # Locked, so a concurrent update or delete of the same project waits for this one.
+        owned = await connection.fetchval(
+            "SELECT true FROM projects WHERE id = $1 AND organization_id = $2 FOR UPDATE", project_id, organization_id
+        )
+        if not owned:
+            return False
+        for table in ("events", "event_message_ids", "event_counts"):
+            await connection.execute(f"DELETE FROM {table} WHERE project_id = $1", project_id)
+        await connection.execute("DELETE FROM projects WHERE id = $1", project_id)
+    return True

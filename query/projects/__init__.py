@@ -1,0 +1,1 @@
+"""GraphQL for projects and their write (API) keys."""
