@@ -119,3 +119,16 @@ class CanManageKeys(BasePermission):
 
     def on_unauthorized(self) -> None:
         raise ForbiddenError(self.message or "")
+
+
+class CanManageMembers(BasePermission):
+    """An authenticated caller whose role may list, invite, re-role and remove the organization's members."""
+
+    message = "your role may not manage members"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_manage_members(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")

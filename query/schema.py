@@ -4,13 +4,15 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
 from query.accounts.mutations import AccountsMutation
 from query.accounts.queries import AccountsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
+from query.members.mutations import MembersMutation
+from query.members.queries import MembersQuery
 from query.projects.mutations import ProjectsMutation
 from query.projects.queries import ProjectsQuery
 from query.trends.queries import TrendsQuery
@@ -20,14 +22,20 @@ logger = logging.getLogger(__name__)
 MAX_QUERY_DEPTH = 10
 """Deepest selection a client may send; our deepest real query (events) needs 4."""
 
+MAX_ALIASES = 30
+"""Most aliased fields in one document: aliases let one small request ask for the same costly field many times."""
+
+MAX_TOKENS = 5000
+"""Most lexical tokens in one document; parsing stops there, so a huge document costs little. Ours use ~100."""
+
 
 @strawberry.type
-class Query(TrendsQuery, EventsQuery, AccountsQuery, ProjectsQuery):
+class Query(TrendsQuery, EventsQuery, AccountsQuery, ProjectsQuery, MembersQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, ProjectsMutation):
+class Mutation(AccountsMutation, ProjectsMutation, MembersMutation):
     pass
 
 
@@ -56,6 +64,8 @@ def create_schema() -> strawberry.Schema:
         mutation=Mutation,
         # Factories, not instances: Strawberry builds fresh extensions for every request.
         extensions=[
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
             lambda: MaskErrors(should_mask_error=_is_unexpected),
         ],

@@ -26,14 +26,14 @@ MAX_NAME_LENGTH = 200
 _WRONG_CREDENTIALS = "wrong email or password"
 
 
-def _valid_email(email: str) -> str:
+def valid_email(email: str) -> str:
     normalised = normalise_email(email)
     if len(normalised) > MAX_EMAIL_LENGTH or not _EMAIL.match(normalised):
         raise BadUserInputError("email is not a valid address")
     return normalised
 
 
-def _valid_name(value: str, what: str, *, required: bool) -> str:
+def valid_name(value: str, what: str, *, required: bool) -> str:
     stripped = value.strip()
     if required and not stripped:
         raise BadUserInputError(f"{what} must not be empty")
@@ -42,7 +42,15 @@ def _valid_name(value: str, what: str, *, required: bool) -> str:
     return stripped
 
 
-async def _session(
+def valid_password(password: str) -> None:
+    """BAD_USER_INPUT unless the password meets the policy (the message never echoes it)."""
+    try:
+        passwords.check_policy(password)
+    except passwords.WeakPasswordError as error:
+        raise BadUserInputError(str(error)) from None
+
+
+async def start_session(
     context: QueryContext, connection: asyncpg.Connection, user: accounts.User, refresh_token: str | None = None
 ) -> AuthPayload:
     """An access token for `user`, and a refresh token (a new family unless one is given)."""
@@ -62,13 +70,10 @@ async def _session(
 class AccountsMutation:
     @strawberry.mutation(description="Create an organization and its first ADMIN, and log them in.")
     async def register(self, info: strawberry.Info[QueryContext, None], input: RegisterInput) -> AuthPayload:
-        org_name = _valid_name(input.org_name, "orgName", required=True)
-        name = _valid_name(input.name, "name", required=False)
-        email = _valid_email(input.email)
-        try:
-            passwords.check_policy(input.password)
-        except passwords.WeakPasswordError as error:
-            raise BadUserInputError(str(error)) from None
+        org_name = valid_name(input.org_name, "orgName", required=True)
+        name = valid_name(input.name, "name", required=False)
+        email = valid_email(input.email)
+        valid_password(input.password)
         password_hash = await passwords.hash_password(input.password)
         async with info.context.pool.acquire() as connection:
             try:
@@ -79,7 +84,7 @@ class AccountsMutation:
                 raise ConflictError("a user with this email already exists") from None
             logger.info("organization registered", extra={"organization_id": str(organization.id),
                                                            "user_id": str(user.id)})
-            return await _session(info.context, connection, user)
+            return await start_session(info.context, connection, user)
 
     @strawberry.mutation(description="Exchange email and password for a new session.")
     async def login(self, info: strawberry.Info[QueryContext, None], email: str, password: str) -> AuthPayload:
@@ -102,7 +107,7 @@ class AccountsMutation:
         async with context.pool.acquire() as connection:
             if verified.new_hash is not None:
                 await accounts.update_password_hash(connection, credentials.user.id, verified.new_hash)
-            return await _session(context, connection, credentials.user)
+            return await start_session(context, connection, credentials.user)
 
     @strawberry.mutation(
         name="refreshToken",
@@ -120,7 +125,7 @@ class AccountsMutation:
             if user is None:
                 raise UnauthenticatedError("refresh token invalid: the user no longer exists")
             # The role comes from the database, so a changed role reaches the next access token.
-            return await _session(context, connection, user, refresh_token=successor)
+            return await start_session(context, connection, user, refresh_token=successor)
 
     @strawberry.mutation(description="End the session this refresh token belongs to. False if it was not active.")
     async def logout(self, info: strawberry.Info[QueryContext, None], refresh_token: str) -> bool:

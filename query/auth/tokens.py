@@ -10,6 +10,8 @@ Each login starts a family; `rotate_refresh_token` marks the presented token
 used and issues its successor in the same family. Presenting a used token
 again means a copy leaked, so the whole family is revoked: both the thief's
 and the owner's newest token stop working and the user logs in again.
+
+Invitation tokens are opaque one-time secrets too, stored the same way.
 """
 
 import hashlib
@@ -130,3 +132,13 @@ async def revoke_refresh_family(connection: asyncpg.Connection | asyncpg.Pool, t
     if family_id is None:
         return False
     return await accounts.revoke_family(connection, family_id) > 0
+
+
+def new_invitation_token() -> tuple[str, bytes]:
+    """A one-time invitation secret and the SHA-256 digest to store in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_invitation_token(token)
+
+
+def hash_invitation_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()

@@ -1,0 +1,1 @@
+"""GraphQL for an organization's members: listing, inviting, re-roling and removing them."""
