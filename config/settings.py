@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KIB = 1024
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # How often ingest writes api_keys.last_used_at (never per batch).
     api_key_usage_flush_seconds: float = Field(10.0, gt=0, le=3600)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
+    # A MaxMind City database (GeoLite2-City.mmdb or GeoIP2-City.mmdb) for country, region and city
+    # enrichment; unset turns geo enrichment off.
+    geoip_database_path: FilePath | None = None
 
     # Accounts. The secret signs access tokens (JWT HS256); anyone who knows it can mint them.
     secret_key: str = DEVELOPMENT_SECRET_KEY

@@ -13,6 +13,7 @@ from nats.aio.client import Client as NATS
 
 from config import Settings
 from ingest.auth import KeyResolver
+from ingest.enrichment import EnrichmentContext, GeoLocator, open_geo_database
 from ingest.key_usage import KeyUsageRecorder
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
@@ -38,6 +39,7 @@ class IngestServer:
     pool: asyncpg.Pool
     usage: KeyUsageRecorder
     grace: float
+    geo: GeoLocator | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting, let in-flight batches finish and be acked, then close connections."""
@@ -51,10 +53,13 @@ class IngestServer:
         else:
             await self.nc.close()
         await self.pool.close()
+        if self.geo is not None:
+            self.geo.close()
 
 
 async def start_ingest(settings: Settings) -> IngestServer:
     """Connect to NATS and PostgreSQL, declare the streams, and start serving."""
+    geo = open_geo_database(settings.geoip_database_path)
     nc, js = await connect_jetstream(settings, name="trackmint-ingest")
     pool = await create_pool(settings.database_url, size=4)
     usage = KeyUsageRecorder(pool, settings.api_key_usage_flush_seconds)
@@ -65,6 +70,7 @@ async def start_ingest(settings: Settings) -> IngestServer:
         publisher=EventPublisher(nc, js, Names(settings.nats_namespace)),
         limits=Limits.from_settings(settings),
         max_batch_events=settings.max_batch_events,
+        enrichment=EnrichmentContext(geo=geo),
     )
     server = grpc.aio.server(
         options=[
@@ -88,7 +94,9 @@ async def start_ingest(settings: Settings) -> IngestServer:
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("ingest listening on %s:%s", settings.ingest_host, port)
-    return IngestServer(server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds)
+    return IngestServer(
+        server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds, geo
+    )
 
 
 async def serve(settings: Settings) -> None:

@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 
 from ingest import metadata_keys
 from ingest.auth import Grant, KeyResolver, key_from_metadata
+from ingest.enrichment import EnrichmentContext, EnrichmentStats, enrich_batch
 from ingest.errors import IngestError, InvalidBatchError, MalformedRequestError, RateLimitedError, UnavailableError
 from ingest.key_usage import KeyUsageRecorder
 from ingest.publisher import EventPublisher
@@ -72,6 +73,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         limits: Limits,
         max_batch_events: int,
         max_in_flight: int = 16,
+        enrichment: EnrichmentContext | None = None,
     ) -> None:
         self._keys = keys
         self._usage = usage
@@ -82,6 +84,8 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         self._max_batch_events = max_batch_events
         self._max_in_flight = max_in_flight
         self.stats = ValidationStats()
+        self._enrichment = enrichment or EnrichmentContext()
+        self.enrichment_stats = EnrichmentStats()
         self.draining = asyncio.Event()
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Grant:
@@ -101,6 +105,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
             raise RateLimitedError(f"write key over its rate limit; retry batch {batch.sequence} after {wait:.3f}s",
                                    wait)
         validated = validate_batch(batch, self._limits, self.stats)
+        enrich_batch(validated.accepted, self._enrichment, self.enrichment_stats)
         await self._publisher.publish(grant.project_id, validated.accepted, validated.received_at_ns)
         return batch_pb2.BatchAck(
             sequence=batch.sequence, accepted=len(validated.accepted), rejections=validated.rejections

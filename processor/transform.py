@@ -29,6 +29,8 @@ STAGING_COLUMNS = (
     "user_agent", "locale", "timezone", "page_url", "page_path", "page_referrer", "page_title", "page_search",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "library_name", "library_version",
     "context", "sent_at", "received_at",
+    "browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city",
+    "referrer_domain", "referrer_channel", "is_bot",
 )
 
 EVENT_TIME_INDEX = STAGING_COLUMNS.index("event_time")
@@ -55,6 +57,17 @@ def context_values(event: event_pb2.Event) -> tuple:
         campaign.source or None, campaign.medium or None, campaign.name or None, campaign.term or None,
         campaign.content or None, library.name or None, library.version or None,
         _extra_without_ip(context.extra_json),
+    )
+
+
+def enrichment_values(event: event_pb2.Event) -> tuple:
+    """The columns ingest derived, browser … referrer_channel then is_bot."""
+    enrichment = event.enrichment
+    return (
+        enrichment.browser or None, enrichment.browser_version or None, enrichment.os or None,
+        enrichment.os_version or None, enrichment.device_type or None, enrichment.country or None,
+        enrichment.region or None, enrichment.city or None, enrichment.referrer_domain or None,
+        enrichment.channel or None, enrichment.is_bot,
     )
 
 
@@ -112,5 +125,6 @@ def rows_from_batch(envelope: batch_pb2.IngestedBatch) -> list[tuple]:
             *context_values(event),
             micros(event.sent_at) if event.HasField("sent_at") else None,
             received_at,
+            *enrichment_values(event),
         ))
     return rows

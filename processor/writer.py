@@ -24,7 +24,8 @@ _SELECTED = ", ".join(
 )
 _MICROS_PER_DAY = 86_400_000_000
 _STAGING_TYPES = {"project_id": "uuid", "type": "smallint", "properties": "jsonb", "traits": "jsonb",
-                  "context": "jsonb", "message_id": 'text COLLATE "C"', **dict.fromkeys(TIME_COLUMNS, "bigint")}
+                  "context": "jsonb", "message_id": 'text COLLATE "C"', "is_bot": "boolean",
+                  **dict.fromkeys(TIME_COLUMNS, "bigint")}
 
 
 

@@ -186,3 +186,33 @@ def test_broken_extra_context_with_an_ip_is_unprocessable_rather_than_a_crash(ex
     event.context.extra_json = extra
     with pytest.raises(UnprocessableMessage, match=r"context\.extra_json"):
         rows_from_batch(envelope(uuid.uuid4(), [event]))
+
+
+ENRICHMENT_COLUMNS = (
+    "browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city",
+    "referrer_domain", "referrer_channel", "is_bot",
+)
+
+
+def test_enrichment_maps_to_its_columns():
+    event = track_event()
+    event.enrichment.MergeFrom(event_pb2.Enrichment(
+        browser="Firefox", browser_version="125.0", os="Linux", device_type="desktop", country="GB", region="ENG",
+        city="London", referrer_domain="google.com", channel="search", is_bot=True,
+    ))
+
+    (row,) = as_dicts(envelope(PROJECT, [event]))
+
+    assert {column: row[column] for column in ENRICHMENT_COLUMNS} == {
+        "browser": "Firefox", "browser_version": "125.0", "os": "Linux", "os_version": None,
+        "device_type": "desktop", "country": "GB", "region": "ENG", "city": "London",
+        "referrer_domain": "google.com", "referrer_channel": "search", "is_bot": True,
+    }
+
+
+def test_event_without_enrichment_stores_null_columns_and_no_bot_flag():
+    (row,) = as_dicts(envelope(PROJECT, [track_event()]))
+
+    assert {column: row[column] for column in ENRICHMENT_COLUMNS} == {
+        **dict.fromkeys(ENRICHMENT_COLUMNS), "is_bot": False
+    }

@@ -27,7 +27,7 @@ EVENT_TYPE_GROUP: EventType
 EVENT_TYPE_ALIAS: EventType
 
 class Event(_message.Message):
-    __slots__ = ("message_id", "type", "name", "anonymous_id", "user_id", "session_id", "timestamp", "sent_at", "properties_json", "traits_json", "context", "group_id", "previous_id")
+    __slots__ = ("message_id", "type", "name", "anonymous_id", "user_id", "session_id", "timestamp", "sent_at", "properties_json", "traits_json", "context", "group_id", "previous_id", "enrichment")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,7 @@ class Event(_message.Message):
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    ENRICHMENT_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     type: EventType
     name: str
@@ -54,7 +55,8 @@ class Event(_message.Message):
     context: Context
     group_id: str
     previous_id: str
-    def __init__(self, message_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., name: _Optional[str] = ..., anonymous_id: _Optional[str] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., properties_json: _Optional[str] = ..., traits_json: _Optional[str] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., group_id: _Optional[str] = ..., previous_id: _Optional[str] = ...) -> None: ...
+    enrichment: Enrichment
+    def __init__(self, message_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., name: _Optional[str] = ..., anonymous_id: _Optional[str] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., properties_json: _Optional[str] = ..., traits_json: _Optional[str] = ..., context: _Optional[_Union[Context, _Mapping]] = ..., group_id: _Optional[str] = ..., previous_id: _Optional[str] = ..., enrichment: _Optional[_Union[Enrichment, _Mapping]] = ...) -> None: ...
 
 class Context(_message.Message):
     __slots__ = ("ip", "user_agent", "locale", "timezone", "page", "campaign", "library", "extra_json")
@@ -111,3 +113,29 @@ class Library(_message.Message):
     name: str
     version: str
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class Enrichment(_message.Message):
+    __slots__ = ("browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city", "referrer_domain", "channel", "is_bot")
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OS_FIELD_NUMBER: _ClassVar[int]
+    OS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    IS_BOT_FIELD_NUMBER: _ClassVar[int]
+    browser: str
+    browser_version: str
+    os: str
+    os_version: str
+    device_type: str
+    country: str
+    region: str
+    city: str
+    referrer_domain: str
+    channel: str
+    is_bot: bool
+    def __init__(self, browser: _Optional[str] = ..., browser_version: _Optional[str] = ..., os: _Optional[str] = ..., os_version: _Optional[str] = ..., device_type: _Optional[str] = ..., country: _Optional[str] = ..., region: _Optional[str] = ..., city: _Optional[str] = ..., referrer_domain: _Optional[str] = ..., channel: _Optional[str] = ..., is_bot: _Optional[bool] = ...) -> None: ...
