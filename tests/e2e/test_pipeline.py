@@ -1,20 +1,7 @@
 """Events travel from a gRPC client through ingest, JetStream and the processor into PostgreSQL."""
 
-import asyncio
-import time
-
-import asyncpg
-
 from tests.payloads import auth, batch_of, ingest_stub, track_event
-
-
-async def wait_for_count(db: asyncpg.Connection, project_id, expected: int, within: float = 15) -> int:
-    deadline = time.monotonic() + within
-    while True:
-        count = await db.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project_id)
-        if count >= expected or time.monotonic() > deadline:
-            return count
-        await asyncio.sleep(0.05)
+from tests.polling import wait_for_stored
 
 
 async def test_sent_batch_is_stored_and_counted_in_rollup(ingest_server, processor, project, db):
@@ -23,7 +10,7 @@ async def test_sent_batch_is_stored_and_counted_in_rollup(ingest_server, process
     async with channel:
         ack = await stub.Send(batch_of(events, sequence=7), metadata=auth(project.write_key))
     assert (ack.sequence, ack.accepted, list(ack.rejections)) == (7, 11, [])
-    assert await wait_for_count(db, project.project_id, 11) == 11
+    assert await wait_for_stored(db, project.project_id, 11) == 11
     rollup = dict(await db.fetch(
         "SELECT event, sum(count)::int FROM event_counts WHERE project_id = $1 GROUP BY event", project.project_id
     ))

@@ -10,7 +10,7 @@ from cli.embedded import EmbeddedNats
 from config import Settings
 from ingest.server import start_ingest
 from processor.service import start_processor
-from tests.e2e.test_pipeline import wait_for_count
+from tests.polling import wait_for_stored
 from trackmint_sdk import Client
 
 
@@ -47,7 +47,7 @@ async def test_jetstream_restart_while_sdk_sends_loses_nothing_and_duplicates_no
         stats = client.stats
         assert stats.dropped == 0 and stats.rejected == 0
         assert stats.reconnects >= 1  # the outage was felt and retried through
-        assert await wait_for_count(db, project.project_id, sent, within=30) == sent
+        assert await wait_for_stored(db, project.project_id, sent, within=30) == sent
         distinct = await db.fetchval(
             "SELECT count(DISTINCT message_id) FROM events WHERE project_id = $1", project.project_id
         )

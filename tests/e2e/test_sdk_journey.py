@@ -4,7 +4,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.e2e.test_pipeline import wait_for_count
+from tests.polling import wait_for_stored
 from trackmint_sdk import AsyncClient, Client
 
 TRENDS = """
@@ -30,7 +30,7 @@ async def test_sdk_events_are_stored_once_and_counted_exactly_by_trends(
     finally:
         await asyncio.to_thread(client.close)
     assert client.stats.acked == 300
-    assert await wait_for_count(db, project.project_id, 300) == 300
+    assert await wait_for_stored(db, project.project_id, 300) == 300
 
     response = await graphql.post("/graphql", json={"query": TRENDS, "variables": {
         "p": str(project.project_id), "from": start.isoformat(), "to": (start + timedelta(minutes=5)).isoformat(),
@@ -53,7 +53,7 @@ async def test_async_client_events_arrive_with_their_properties(ingest_server, p
     async with AsyncClient(project.write_key, f"127.0.0.1:{ingest_server.port}") as client:
         message_id = client.track("Order Completed", user_id="user-7", properties={"total": 99.9, "items": [1, 2]})
         assert await client.flush(10)
-    assert await wait_for_count(db, project.project_id, 1) == 1
+    assert await wait_for_stored(db, project.project_id, 1) == 1
     row = await db.fetchrow("SELECT message_id, user_id, properties::text FROM events WHERE project_id = $1",
                             project.project_id)
     assert (row["message_id"], row["user_id"]) == (message_id, "user-7")

@@ -8,8 +8,8 @@ import pytest
 
 from ingest.rate_limit import RateLimiter, TokenBucket
 from storage.projects import create_project
-from tests.e2e.test_pipeline import wait_for_count
 from tests.payloads import auth, batch_of, ingest_stub, track_event
+from tests.polling import wait_for_stored
 from trackmint_sdk import Client
 
 
@@ -78,7 +78,7 @@ async def test_flooding_key_is_refused_with_retry_after_while_another_project_ke
     retry_after = dict(error.trailing_metadata())["retry-after"]
     assert 0 < float(retry_after) <= 2.0
     # What was refused was not stored: the limited key stored exactly what was acked.
-    assert await wait_for_count(db, flooder.project_id, (20 - len(refused)) * 200) == (20 - len(refused)) * 200
+    assert await wait_for_stored(db, flooder.project_id, (20 - len(refused)) * 200) == (20 - len(refused)) * 200
 
 
 async def test_sdk_slows_down_under_its_limit_and_delivers_everything_once(ingest_server, processor, db):
@@ -95,7 +95,7 @@ async def test_sdk_slows_down_under_its_limit_and_delivers_everything_once(inges
     assert client.stats.dropped == 0 and client.stats.reconnects >= 1
     assert elapsed >= 1.5  # 2,000 beyond the burst at 1,000/s: the SDK waited as told
     assert elapsed < 8  # ...and no longer: acks of batches in hand are not lost to a refusal, so little is resent
-    assert await wait_for_count(db, limited.project_id, 4000) == 4000
+    assert await wait_for_stored(db, limited.project_id, 4000) == 4000
     distinct = await db.fetchval("SELECT count(DISTINCT message_id) FROM events WHERE project_id = $1",
                                  limited.project_id)
     assert distinct == 4000

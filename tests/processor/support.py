@@ -29,10 +29,6 @@ async def publish(js: JetStreamContext, names: Names, project_id, payload: bytes
     )
 
 
-async def stored_count(db: asyncpg.Connection, project_id) -> int:
-    return await db.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project_id)
-
-
 async def distinct_stored_count(db: asyncpg.Connection, project_id) -> int:
     return await db.fetchval("SELECT count(DISTINCT message_id) FROM events WHERE project_id = $1", project_id)
 

@@ -20,14 +20,13 @@ from processor.service import start_processor
 from processor.transform import decode, rows_from_batch
 from processor.writer import EventWriter
 from tests.payloads import auth, batch_of, ingest_stub
-from tests.polling import eventually
+from tests.polling import eventually, stored_count
 from tests.processor.support import (
     envelope,
     events_by_minute,
     publish,
     rollup,
     rollup_by_minute,
-    stored_count,
     track_events,
 )
 from trackmint.v1 import batch_pb2

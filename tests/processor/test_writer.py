@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from processor.transform import EVENT_TIME_INDEX, STAGING_COLUMNS, rows_from_batch
 from processor.writer import EventWriter
 from tests.payloads import track_event
+from tests.polling import stored_count
 from tests.processor.support import (
     distinct_stored_count,
     envelope,
     events_by_minute,
     rollup,
     rollup_by_minute,
-    stored_count,
 )
 
 NS = 1_000_000_000

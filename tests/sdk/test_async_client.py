@@ -3,7 +3,8 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.sdk.stored import stored_events, wait_for_stored
+from tests.polling import wait_for_stored
+from tests.sdk.stored import stored_events
 from trackmint.v1 import event_pb2
 from trackmint_sdk import AsyncClient
 

@@ -5,7 +5,8 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
-from tests.sdk.stored import stored_events, wait_for_stored
+from tests.polling import wait_for_stored
+from tests.sdk.stored import stored_events
 from trackmint.v1 import event_pb2
 from trackmint_sdk import Client, EventsRejectedError, __version__
 from trackmint_sdk.stats import latency_percentiles

@@ -7,7 +7,8 @@ import time
 
 from config import Settings
 from ingest.server import start_ingest
-from tests.sdk.stored import stored_events, wait_for_stored
+from tests.polling import wait_for_stored
+from tests.sdk.stored import stored_events
 from trackmint_sdk import Client, InvalidBatchError, UnauthorizedError
 
 UNKNOWN_KEY = "tm_live_" + "Z" * 32
