@@ -1,6 +1,7 @@
 """Building and running the ingest gRPC server: Ingest, health checking and reflection."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
 
 from config import Settings
 from ingest.auth import KeyResolver
@@ -58,10 +60,26 @@ class IngestServer:
 
 
 async def start_ingest(settings: Settings) -> IngestServer:
-    """Connect to NATS and PostgreSQL, declare the streams, and start serving."""
-    geo = open_geo_database(settings.geoip_database_path)
-    nc, js = await connect_jetstream(settings, name="trackmint-ingest")
-    pool = await create_pool(settings.database_url, size=4)
+    """Connect to NATS and PostgreSQL, declare the streams, and start serving.
+
+    If any step fails (NATS never ready, the port taken, ...), what was already opened is closed again.
+    """
+    async with contextlib.AsyncExitStack() as undo_on_failure:
+        geo = open_geo_database(settings.geoip_database_path)
+        if geo is not None:
+            undo_on_failure.callback(geo.close)
+        nc, js = await connect_jetstream(settings, name="trackmint-ingest")
+        undo_on_failure.push_async_callback(nc.close)
+        pool = await create_pool(settings.database_url, size=4)
+        undo_on_failure.push_async_callback(pool.close)
+        running = await _serve_grpc(settings, geo, nc, js, pool)
+        undo_on_failure.pop_all()
+    return running
+
+
+async def _serve_grpc(
+    settings: Settings, geo: GeoLocator | None, nc: NATS, js: JetStreamContext, pool: asyncpg.Pool
+) -> IngestServer:
     usage = KeyUsageRecorder(pool, settings.api_key_usage_flush_seconds)
     service = IngestService(
         keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds),
@@ -79,6 +97,8 @@ async def start_ingest(settings: Settings) -> IngestServer:
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ("grpc.keepalive_permit_without_calls", 1),
+            # A second server on a taken port must fail, not silently share the port with the first.
+            ("grpc.so_reuseport", 0),
         ]
     )
     add_ingest_to_server(service, server, SERVICE_NAME)

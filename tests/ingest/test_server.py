@@ -9,6 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from cli.embedded import EmbeddedNats
+from ingest.server import start_ingest
 from messaging.streams import connect
 from tests.ingest.support import stream_message_count
 from tests.payloads import auth, batch_of, ingest_stub, track_event
@@ -133,3 +134,15 @@ async def test_graceful_shutdown_delivers_in_flight_acks_then_unavailable(
     assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "shutting down" in ended.value.details()
     assert await stream_message_count(jetstream, settings) == 3  # every ack is durable
+
+
+async def test_ingest_on_a_taken_port_fails_at_start_with_the_reason(settings, ingest_server):
+    taken = settings.model_copy(update={"ingest_port": ingest_server.port})
+    with pytest.raises(RuntimeError, match=str(ingest_server.port)):
+        await start_ingest(taken)
+    # The running server is unaffected.
+    channel, _ = ingest_stub(ingest_server.port)
+    async with channel:
+        health_stub = health_pb2_grpc.HealthStub(channel)
+        response = await health_stub.Check(health_pb2.HealthCheckRequest(service=""))
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
