@@ -43,12 +43,14 @@ def key_from_metadata(metadata: Sequence[tuple[str, str | bytes]] | None) -> str
 
 @dataclass(frozen=True)
 class Grant:
-    """An authenticated caller: the project it writes to and its rate limit (None: the default)."""
+    """An authenticated caller: the project it writes to, its rate limit (None: the default) and settings."""
 
     project_id: str
     key_digest: bytes
     rate_limit: int | None
     expires_at: datetime | None
+    store_ip: bool = False
+    allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,7 +92,11 @@ class KeyResolver:
             raise UnavailableError("cannot verify the write key right now; retry later") from error
         if len(self._cache) >= _MAX_CACHE_ENTRIES:
             self._cache.clear()  # bounded memory against floods of random keys
-        grant = Grant(str(found.project_id), digest, found.rate_limit, found.expires_at) if found else None
+        grant = (
+            Grant(str(found.project_id), digest, found.rate_limit, found.expires_at, found.store_ip,
+                  found.allowed_origins)
+            if found else None
+        )
         entry = _Entry(grant, now)
         self._cache[digest] = entry
         return entry

@@ -17,6 +17,7 @@ from config import Settings
 from ingest.auth import KeyResolver
 from ingest.enrichment import EnrichmentContext, GeoLocator, open_geo_database
 from ingest.key_usage import KeyUsageRecorder
+from ingest.pipeline import BatchPipeline
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
 from ingest.service import IngestService, add_ingest_to_server
@@ -81,14 +82,15 @@ async def _serve_grpc(
     settings: Settings, geo: GeoLocator | None, nc: NATS, js: JetStreamContext, pool: asyncpg.Pool
 ) -> IngestServer:
     usage = KeyUsageRecorder(pool, settings.api_key_usage_flush_seconds)
-    service = IngestService(
-        keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds),
-        usage=usage,
+    pipeline = BatchPipeline(
         limiter=RateLimiter(settings.rate_limit_events_per_second, settings.rate_limit_burst_seconds),
         publisher=EventPublisher(nc, js, Names(settings.nats_namespace)),
         limits=Limits.from_settings(settings),
         max_batch_events=settings.max_batch_events,
         enrichment=EnrichmentContext(geo=geo),
+    )
+    service = IngestService(
+        keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds), usage=usage, pipeline=pipeline
     )
     server = grpc.aio.server(
         options=[

@@ -16,12 +16,9 @@ from google.protobuf.message import DecodeError
 
 from ingest import metadata_keys
 from ingest.auth import Grant, KeyResolver, key_from_metadata
-from ingest.enrichment import EnrichmentContext, EnrichmentStats, enrich_batch
 from ingest.errors import IngestError, InvalidBatchError, MalformedRequestError, RateLimitedError, UnavailableError
 from ingest.key_usage import KeyUsageRecorder
-from ingest.publisher import EventPublisher
-from ingest.rate_limit import RateLimiter
-from ingest.validation import Limits, ValidationStats, validate_batch
+from ingest.pipeline import BatchPipeline
 from trackmint.v1 import batch_pb2, ingest_service_pb2_grpc
 
 logger = logging.getLogger(__name__)
@@ -65,27 +62,12 @@ def add_ingest_to_server(service: "IngestService", server: grpc.aio.Server, serv
 
 class IngestService(ingest_service_pb2_grpc.IngestServicer):
     def __init__(
-        self,
-        keys: KeyResolver,
-        usage: KeyUsageRecorder,
-        limiter: RateLimiter,
-        publisher: EventPublisher,
-        limits: Limits,
-        max_batch_events: int,
-        max_in_flight: int = 16,
-        enrichment: EnrichmentContext | None = None,
+        self, keys: KeyResolver, usage: KeyUsageRecorder, pipeline: BatchPipeline, max_in_flight: int = 16
     ) -> None:
         self._keys = keys
         self._usage = usage
-        self._limiter = limiter
-        self.rate_limited_batches = 0
-        self._publisher = publisher
-        self._limits = limits
-        self._max_batch_events = max_batch_events
+        self.pipeline = pipeline
         self._max_in_flight = max_in_flight
-        self.stats = ValidationStats()
-        self._enrichment = enrichment or EnrichmentContext()
-        self.enrichment_stats = EnrichmentStats()
         self.draining = asyncio.Event()
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Grant:
@@ -94,22 +76,7 @@ class IngestService(ingest_service_pb2_grpc.IngestServicer):
         return grant
 
     async def _handle(self, grant: Grant, batch: batch_pb2.EventBatch) -> batch_pb2.BatchAck:
-        if len(batch.events) > self._max_batch_events:
-            raise InvalidBatchError(
-                f"batch {batch.sequence} has {len(batch.events)} events; the limit is {self._max_batch_events}",
-                batch.sequence,
-            )
-        wait = self._limiter.wait_for(grant.key_digest, grant.rate_limit, len(batch.events))
-        if wait:
-            self.rate_limited_batches += 1
-            raise RateLimitedError(f"write key over its rate limit; retry batch {batch.sequence} after {wait:.3f}s",
-                                   wait)
-        validated = validate_batch(batch, self._limits, self.stats)
-        enrich_batch(validated.accepted, self._enrichment, self.enrichment_stats)
-        await self._publisher.publish(grant.project_id, validated.accepted, validated.received_at_ns)
-        return batch_pb2.BatchAck(
-            sequence=batch.sequence, accepted=len(validated.accepted), rejections=validated.rejections
-        )
+        return await self.pipeline.accept(grant, batch)
 
     @staticmethod
     async def _abort(context: grpc.aio.ServicerContext, error: IngestError) -> None:

@@ -3,7 +3,8 @@
 No I/O here: the writer stores what these return, so idempotency and
 correctness of the mapping can be tested without servers. Per-event work is
 kept to attribute reads: times travel as integer microseconds and become
-timestamps in SQL, context fields map to typed columns, JSON stays text.
+timestamps in SQL, context fields map to typed columns, JSON stays text. An event is attributed to
+its distinct id: user_id when known, else anonymous_id.
 """
 
 import json
@@ -30,7 +31,7 @@ STAGING_COLUMNS = (
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "library_name", "library_version",
     "context", "sent_at", "received_at",
     "browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city",
-    "referrer_domain", "referrer_channel", "is_bot",
+    "referrer_domain", "referrer_channel", "is_bot", "distinct_id", "ip", "schema_violation",
 )
 
 EVENT_TIME_INDEX = STAGING_COLUMNS.index("event_time")
@@ -126,5 +127,9 @@ def rows_from_batch(envelope: batch_pb2.IngestedBatch) -> list[tuple]:
             micros(event.sent_at) if event.HasField("sent_at") else None,
             received_at,
             *enrichment_values(event),
+            event.user_id or event.anonymous_id,
+            # Ingest leaves the IP in place only for projects that opted in to storing it.
+            event.context.ip or None,
+            event.enrichment.schema_violation or None,
         ))
     return rows

@@ -25,6 +25,7 @@ _SELECTED = ", ".join(
 _MICROS_PER_DAY = 86_400_000_000
 _STAGING_TYPES = {"project_id": "uuid", "type": "smallint", "properties": "jsonb", "traits": "jsonb",
                   "context": "jsonb", "message_id": 'text COLLATE "C"', "is_bot": "boolean",
+                  "distinct_id": 'text COLLATE "C"', "ip": "inet",
                   **dict.fromkeys(TIME_COLUMNS, "bigint")}
 
 
@@ -47,12 +48,12 @@ WITH fresh AS (
     INSERT INTO events ({_COLUMNS})
     SELECT {_SELECTED}
     FROM staging_events s JOIN fresh f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    RETURNING project_id, event, event_time
+    RETURNING project_id, event, event_time, is_bot
 ), counted AS (
-    INSERT INTO event_counts (project_id, event, minute, count)
-    SELECT project_id, event, date_trunc('minute', event_time), count(*)
-    FROM stored GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (project_id, event, minute) DO UPDATE SET count = event_counts.count + EXCLUDED.count
+    INSERT INTO event_counts (project_id, event, minute, is_bot, count)
+    SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
+    FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
     RETURNING 1
 )
 SELECT count(*) FROM stored

@@ -56,17 +56,23 @@ class KeyGrant:
     project_id: UUID
     rate_limit: int | None
     expires_at: datetime | None
+    store_ip: bool = False
+    # Site origins whose browser events the project accepts (empty: any).
+    allowed_origins: tuple[str, ...] = ()
 
 
 async def find_grant_for_key(connection: asyncpg.Connection | asyncpg.Pool, key: str) -> KeyGrant | None:
     """The grant of a usable (not revoked, not expired) key, or None."""
     row = await connection.fetchrow(
-        "SELECT k.project_id, p.rate_limit_events_per_second, k.expires_at"
+        "SELECT k.project_id, p.rate_limit_events_per_second, k.expires_at, p.store_ip, p.allowed_origins"
         " FROM api_keys k JOIN projects p ON p.id = k.project_id"
         " WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())",
         hash_key(key),
     )
-    return KeyGrant(row["project_id"], row["rate_limit_events_per_second"], row["expires_at"]) if row else None
+    if row is None:
+        return None
+    return KeyGrant(row["project_id"], row["rate_limit_events_per_second"], row["expires_at"], row["store_ip"],
+                    tuple(row["allowed_origins"]))
 
 
 async def rotate_api_key(connection: asyncpg.Connection, key_id: UUID, grace_seconds: float) -> CreatedKey:

@@ -1,6 +1,6 @@
 """Trends: per series, one number per time bucket over a date range.
 
-TOTAL counts events. Whole minutes are read from the `event_counts` rollup;
+TOTAL counts events (bot events excluded). Whole minutes are read from the `event_counts` rollup;
 the partial minutes at either end of a range that is not minute-aligned are
 counted from raw `events`, so the answer is exact for any [from, to):
 
@@ -136,12 +136,13 @@ async def _fetch_total(
         WITH counts AS (
             SELECT {bucketing.bucket_of("event_time")} AS bucket, count(*) AS n
             FROM events
-            WHERE project_id = {project} {event_filter} AND ({raw_conditions})
+            WHERE project_id = {project} {event_filter} AND NOT is_bot AND ({raw_conditions})
             GROUP BY 1
             UNION ALL
             SELECT {bucketing.bucket_of("minute")} AS bucket, sum(count) AS n
             FROM event_counts
-            WHERE project_id = {project} {event_filter} AND minute >= {rollup_from} AND minute < {rollup_to}
+            WHERE project_id = {project} {event_filter} AND NOT is_bot
+              AND minute >= {rollup_from} AND minute < {rollup_to}
             GROUP BY 1
         ),
         buckets AS ({bucketing.series_sql(buckets)})

@@ -277,4 +277,4 @@ async def test_enrichment_is_stored_end_to_end_and_the_ip_is_not(
         "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "spring",
     }
     assert not any("89.160.20.130" in str(value) for value in dict(row).values())
-    assert server.service.enrichment_stats.events == 1
+    assert server.service.pipeline.stats.enrichment.events == 1

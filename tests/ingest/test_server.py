@@ -98,7 +98,7 @@ async def test_graceful_shutdown_delivers_in_flight_acks_then_unavailable(
     start_ingest_with, settings, project, jetstream, monkeypatch
 ):
     server = await start_ingest_with(settings)
-    publisher = server.service._publisher
+    publisher = server.service.pipeline._publisher
     publish = publisher.publish
     entered = 0
     release = asyncio.Event()

@@ -41,7 +41,10 @@ async def rollup(db: asyncpg.Connection, project_id) -> dict[str, int]:
 
 
 async def rollup_by_minute(db: asyncpg.Connection, project_id) -> dict[tuple, int]:
-    rows = await db.fetch("SELECT event, minute, count FROM event_counts WHERE project_id = $1", project_id)
+    rows = await db.fetch(
+        "SELECT event, minute, sum(count)::int AS count FROM event_counts WHERE project_id = $1 GROUP BY 1, 2",
+        project_id,
+    )
     return {(row["event"], row["minute"]): row["count"] for row in rows}
 
 

@@ -77,12 +77,23 @@ def test_context_fields_map_to_typed_columns_and_extra_keys_to_the_context_json(
     assert json.loads(row["context"]) == {"app": {"build": 42}}
 
 
-def test_ip_address_is_not_stored_from_any_part_of_the_context():
-    # DESIGN §3: "IP addresses are not stored unless the project opts in" (there is no opt-in yet).
+def test_ip_is_stored_only_in_its_column_when_ingest_left_it_and_never_from_extra_context():
+    # DESIGN §3: ingest clears context.ip unless the project opted in; an IP in the extra keys is always dropped.
     (row,) = as_dicts(envelope(PROJECT, [_rich_context_event({"ip": "198.51.100.1", "app": "web"})]))
 
-    assert "203.0.113.7" not in map(str, row.values())
+    assert row["ip"] == "203.0.113.7"
+    assert "198.51.100.1" not in map(str, row.values())
     assert json.loads(row["context"] or "{}") == {"app": "web"}
+
+
+def test_event_is_attributed_to_its_user_id_else_its_anonymous_id():
+    identified, anonymous = track_event(), track_event()
+    identified.user_id, identified.anonymous_id = "user-1", "anon-1"
+    anonymous.user_id, anonymous.anonymous_id = "", "anon-2"
+
+    rows = as_dicts(envelope(PROJECT, [identified, anonymous]))
+
+    assert [row["distinct_id"] for row in rows] == ["user-1", "anon-2"]
 
 
 def test_event_without_context_stores_null_context_columns():

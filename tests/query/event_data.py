@@ -85,11 +85,11 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
     # The rollup exactly as the processor keeps it: a count per project, event and minute.
     await connection.execute(
         """
-        INSERT INTO event_counts (project_id, event, minute, count)
-        SELECT project_id, event, date_trunc('minute', event_time), count(*)
+        INSERT INTO event_counts (project_id, event, minute, is_bot, count)
+        SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
         FROM events WHERE project_id = $1
-        GROUP BY 1, 2, 3
-        ON CONFLICT (project_id, event, minute) DO UPDATE SET count = EXCLUDED.count
+        GROUP BY 1, 2, 3, 4
+        ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = EXCLUDED.count
         """,
         project_id,
     )

@@ -25,6 +25,8 @@ class RejectionCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECTION_CODE_TOO_DEEP: _ClassVar[RejectionCode]
     REJECTION_CODE_TIMESTAMP_IN_FUTURE: _ClassVar[RejectionCode]
     REJECTION_CODE_TIMESTAMP_TOO_OLD: _ClassVar[RejectionCode]
+    REJECTION_CODE_SCHEMA_VIOLATION: _ClassVar[RejectionCode]
+    REJECTION_CODE_ORIGIN_NOT_ALLOWED: _ClassVar[RejectionCode]
 REJECTION_CODE_UNSPECIFIED: RejectionCode
 REJECTION_CODE_MISSING_MESSAGE_ID: RejectionCode
 REJECTION_CODE_MISSING_IDENTITY: RejectionCode
@@ -37,6 +39,8 @@ REJECTION_CODE_INVALID_JSON: RejectionCode
 REJECTION_CODE_TOO_DEEP: RejectionCode
 REJECTION_CODE_TIMESTAMP_IN_FUTURE: RejectionCode
 REJECTION_CODE_TIMESTAMP_TOO_OLD: RejectionCode
+REJECTION_CODE_SCHEMA_VIOLATION: RejectionCode
+REJECTION_CODE_ORIGIN_NOT_ALLOWED: RejectionCode
 
 class EventBatch(_message.Message):
     __slots__ = ("sequence", "events", "sent_at")

@@ -115,7 +115,7 @@ class Library(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
 class Enrichment(_message.Message):
-    __slots__ = ("browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city", "referrer_domain", "channel", "is_bot")
+    __slots__ = ("browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city", "referrer_domain", "channel", "is_bot", "schema_violation")
     BROWSER_FIELD_NUMBER: _ClassVar[int]
     BROWSER_VERSION_FIELD_NUMBER: _ClassVar[int]
     OS_FIELD_NUMBER: _ClassVar[int]
@@ -127,6 +127,7 @@ class Enrichment(_message.Message):
     REFERRER_DOMAIN_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     IS_BOT_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_VIOLATION_FIELD_NUMBER: _ClassVar[int]
     browser: str
     browser_version: str
     os: str
@@ -138,4 +139,5 @@ class Enrichment(_message.Message):
     referrer_domain: str
     channel: str
     is_bot: bool
-    def __init__(self, browser: _Optional[str] = ..., browser_version: _Optional[str] = ..., os: _Optional[str] = ..., os_version: _Optional[str] = ..., device_type: _Optional[str] = ..., country: _Optional[str] = ..., region: _Optional[str] = ..., city: _Optional[str] = ..., referrer_domain: _Optional[str] = ..., channel: _Optional[str] = ..., is_bot: _Optional[bool] = ...) -> None: ...
+    schema_violation: str
+    def __init__(self, browser: _Optional[str] = ..., browser_version: _Optional[str] = ..., os: _Optional[str] = ..., os_version: _Optional[str] = ..., device_type: _Optional[str] = ..., country: _Optional[str] = ..., region: _Optional[str] = ..., city: _Optional[str] = ..., referrer_domain: _Optional[str] = ..., channel: _Optional[str] = ..., is_bot: _Optional[bool] = ..., schema_violation: _Optional[str] = ...) -> None: ...
