@@ -1,8 +1,10 @@
-"""Storing rows in PostgreSQL: exactly once per (project, message_id), rollup in the same transaction.
+"""Storing rows in PostgreSQL: exactly once per (project, message_id), rollup, persons and sessions in the
+same transaction.
 
 Rows are COPYed into a per-connection temporary table, then one statement
 records the new message ids (the de-duplication index), inserts only those
-events, and adds them to the per-minute `event_counts` rollup. Keys are taken
+events, and adds them to the per-minute `event_counts` rollup; the events it
+newly stored then update persons and sessions (processor/people.py). Keys are taken
 in sorted order so concurrent processors do not deadlock each other; if
 PostgreSQL still picks a victim, the whole transaction is retried.
 """
@@ -13,6 +15,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from processor.identity import IdentityRace
+from processor.people import PeopleRecorder
 from processor.transform import EVENT_TIME_INDEX, STAGING_COLUMNS, TIME_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -48,7 +52,7 @@ WITH fresh AS (
     INSERT INTO events ({_COLUMNS})
     SELECT {_SELECTED}
     FROM staging_events s JOIN fresh f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    RETURNING project_id, event, event_time, is_bot
+    RETURNING project_id, message_id, event, event_time, is_bot
 ), counted AS (
     INSERT INTO event_counts (project_id, event, minute, is_bot, count)
     SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
@@ -56,10 +60,10 @@ WITH fresh AS (
     ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
     RETURNING 1
 )
-SELECT count(*) FROM stored
+SELECT project_id::text, message_id FROM stored
 """
 
-_RETRYABLE_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+_RETRYABLE_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, IdentityRace)
 
 
 # Session settings for writers: a batch's staging rows and sorts fit in memory.
@@ -84,9 +88,10 @@ async def prepare_connection(connection: asyncpg.Connection) -> None:
 
 
 class EventWriter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, people: PeopleRecorder | None = None) -> None:
         self._pool = pool
         self._months: set[tuple[int, int]] = set()
+        self.people = people or PeopleRecorder()
 
     async def _ensure_partitions(self, connection: asyncpg.Connection, rows: list[tuple]) -> None:
         days = {row[EVENT_TIME_INDEX] // _MICROS_PER_DAY for row in rows}
@@ -107,7 +112,9 @@ class EventWriter:
                     await self._ensure_partitions(connection, rows)
                     async with connection.transaction():
                         await connection.copy_records_to_table("staging_events", records=rows, columns=STAGING_COLUMNS)
-                        return await connection.fetchval(STORE_STAGED)
+                        fresh = {(record[0], record[1]) for record in await connection.fetch(STORE_STAGED)}
+                        await self.people.record(connection, rows, fresh)
+                        return len(fresh)
             except _RETRYABLE_CONFLICTS as error:
                 logger.info("write conflict (%s), retrying", type(error).__name__)
                 await asyncio.sleep(0.01 * (attempt + 1))

@@ -18,12 +18,15 @@ ALTER TABLE event_counts ADD COLUMN is_bot boolean NOT NULL DEFAULT false;
 ALTER TABLE event_counts DROP CONSTRAINT event_counts_pkey;
 ALTER TABLE event_counts ADD PRIMARY KEY (project_id, event, minute, is_bot);
 
+-- Like `events`, these derived tables carry no foreign key to projects: the processor writes
+-- them at event rate, and deleting a project deletes their rows explicitly.
+
 -- A person is the set of distinct ids known to be one human. A person merged into another
 -- keeps its row with merged_into set, so old links still resolve and a writer that read the
 -- old mapping notices the merge once it holds the row lock.
 CREATE TABLE persons (
     id             uuid PRIMARY KEY,
-    project_id     uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    project_id     uuid NOT NULL,
     -- Merged identify traits (normalised well-known ones included).
     traits         jsonb NOT NULL DEFAULT '{}',
     -- Trait name -> event time (microseconds since the epoch) of the value kept, so a late
@@ -40,7 +43,7 @@ CREATE TABLE persons (
 CREATE INDEX persons_project_created ON persons (project_id, created_at DESC, id DESC) WHERE merged_into IS NULL;
 
 CREATE TABLE person_distinct_ids (
-    project_id   uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    project_id   uuid NOT NULL,
     distinct_id  text COLLATE "C" NOT NULL,
     person_id    uuid NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
     PRIMARY KEY (project_id, distinct_id)
@@ -52,7 +55,7 @@ CREATE INDEX person_distinct_ids_person ON person_distinct_ids (person_id);
 -- session's first event; entry/exit pages from its first/last page or screen view.
 CREATE TABLE sessions (
     id                uuid PRIMARY KEY,
-    project_id        uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    project_id        uuid NOT NULL,
     session_key       text COLLATE "C",
     person_id         uuid NOT NULL,
     started_at        timestamptz NOT NULL,

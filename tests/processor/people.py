@@ -1,0 +1,52 @@
+"""Helpers for the identity and session tests: writing events through the real writer and reading persons back."""
+
+import json
+import time
+import uuid
+
+import asyncpg
+
+from processor.transform import rows_from_batch
+from processor.writer import EventWriter
+from tests.processor.support import envelope
+
+MINUTE_NS = 60 * 1_000_000_000
+T0 = (time.time_ns() // MINUTE_NS - 24 * 60) * MINUTE_NS
+"""A minute-aligned moment a day ago: recent enough for the stored partitions, far from range edges."""
+
+
+def at(minutes: float) -> int:
+    return T0 + int(minutes * MINUTE_NS)
+
+
+async def write(writer: EventWriter, project_id, events) -> int:
+    return await writer.write(rows_from_batch(envelope(project_id, list(events))))
+
+
+async def new_project(db: asyncpg.Connection) -> uuid.UUID:
+    return await db.fetchval("INSERT INTO projects (name) VALUES ('people') RETURNING id")
+
+
+async def person_of(db: asyncpg.Connection, project_id, distinct_id: str) -> uuid.UUID | None:
+    return await db.fetchval(
+        "SELECT person_id FROM person_distinct_ids WHERE project_id = $1 AND distinct_id = $2", project_id, distinct_id
+    )
+
+
+async def live_persons(db: asyncpg.Connection, project_id) -> dict[uuid.UUID, set[str]]:
+    """Each unmerged person with its distinct ids."""
+    rows = await db.fetch(
+        "SELECT p.id, array_agg(d.distinct_id ORDER BY d.distinct_id) AS ids FROM persons p"
+        " LEFT JOIN person_distinct_ids d ON d.person_id = p.id"
+        " WHERE p.project_id = $1 AND p.merged_into IS NULL GROUP BY p.id",
+        project_id,
+    )
+    return {row["id"]: {i for i in row["ids"] if i is not None} for row in rows}
+
+
+async def traits_of(db: asyncpg.Connection, person_id) -> dict:
+    return json.loads(await db.fetchval("SELECT traits::text FROM persons WHERE id = $1", person_id))
+
+
+async def sessions_of(db: asyncpg.Connection, project_id) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT * FROM sessions WHERE project_id = $1 ORDER BY started_at, id", project_id)
