@@ -23,6 +23,10 @@ class PeopleStats:
     persons_created: int = 0
     merges: int = 0
 
+    def add(self, other: "PeopleStats") -> None:
+        self.persons_created += other.persons_created
+        self.merges += other.merges
+
 
 class TraitMappingCache:
     """Each project's trait mappings, re-read at most every `ttl` seconds (a change applies within that time)."""
@@ -52,17 +56,19 @@ class TraitMappingCache:
 class PeopleRecorder:
     def __init__(self, mappings: TraitMappingCache | None = None) -> None:
         self._mappings = mappings or TraitMappingCache()
-        self.stats = PeopleStats()
 
-    async def record(self, connection: asyncpg.Connection, rows: list[tuple], fresh: set[tuple[str, str]]) -> None:
-        """Update persons and sessions for `rows` whose (project_id, message_id) is in `fresh`."""
+    async def record(
+        self, connection: asyncpg.Connection, rows: list[tuple], fresh: set[tuple[str, str]]
+    ) -> PeopleStats:
+        """Update persons and sessions for `rows` whose (project_id, message_id) is in `fresh`; what changed."""
+        stats = PeopleStats()
         by_project: dict[str, list[EventFacts]] = defaultdict(list)
         for row in rows:
             if row_key(row) in fresh and not is_bot_row(row):
                 fact = facts_of(row)
                 by_project[fact.project_id].append(fact)
         if not by_project:
-            return
+            return stats
         projects = sorted(by_project)
         mappings = await self._mappings.for_projects(connection, projects)
         for project in projects:
@@ -71,5 +77,6 @@ class PeopleRecorder:
             await follow_merges(connection, project, resolution.merges)
             await record_sessions(connection, project,
                                   [(fact, resolution.person_of[fact.distinct_id]) for fact in facts])
-            self.stats.persons_created += resolution.created
-            self.stats.merges += len(resolution.merges)
+            stats.persons_created += resolution.created
+            stats.merges += len(resolution.merges)
+        return stats

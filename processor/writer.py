@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from processor.identity import IdentityRace
-from processor.people import PeopleRecorder
+from processor.people import PeopleRecorder, PeopleStats
 from processor.transform import EVENT_TIME_INDEX, STAGING_COLUMNS, TIME_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class EventWriter:
         self._pool = pool
         self._months: set[tuple[int, int]] = set()
         self.people = people or PeopleRecorder()
+        self.people_stats = PeopleStats()
 
     async def _ensure_partitions(self, connection: asyncpg.Connection, rows: list[tuple]) -> None:
         days = {row[EVENT_TIME_INDEX] // _MICROS_PER_DAY for row in rows}
@@ -113,8 +114,9 @@ class EventWriter:
                     async with connection.transaction():
                         await connection.copy_records_to_table("staging_events", records=rows, columns=STAGING_COLUMNS)
                         fresh = {(record[0], record[1]) for record in await connection.fetch(STORE_STAGED)}
-                        await self.people.record(connection, rows, fresh)
-                        return len(fresh)
+                        people = await self.people.record(connection, rows, fresh)
+                self.people_stats.add(people)
+                return len(fresh)
             except _RETRYABLE_CONFLICTS as error:
                 logger.info("write conflict (%s), retrying", type(error).__name__)
                 await asyncio.sleep(0.01 * (attempt + 1))

@@ -47,6 +47,12 @@ class EventRow:
     properties: Any
     context: Any
     cursor: str
+    distinct_id: str | None = None
+    traits: Any = None
+    group_id: str | None = None
+    previous_id: str | None = None
+    enrichment: dict[str, Any] | None = None
+    schema_violation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,20 @@ CONTEXT_JSON = """nullif(coalesce(context, '{}') || jsonb_strip_nulls(jsonb_buil
 )), '{}')::text"""
 
 
+ENRICHMENT_COLUMNS = (
+    "browser", "browser_version", "os", "os_version", "device_type", "country", "region", "city", "referrer_domain",
+    "referrer_channel", "is_bot",
+)
+"""What ingest derived from the event's context, shown as the event's `enrichment`."""
+
+
 async def list_events(
-    connection: asyncpg.Connection, *, project_id: UUID, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    connection: asyncpg.Connection,
+    *,
+    project_id: UUID,
+    first: int = DEFAULT_PAGE_SIZE,
+    after: str | None = None,
+    include_bots: bool = False,
 ) -> EventPage:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInputError(f"first must be between 1 and {MAX_PAGE_SIZE}, got {first}")
@@ -98,12 +116,15 @@ async def list_events(
     if after is not None:
         args.extend(decode_cursor(after))
         keyset = "AND (event_time, message_id) < ($3, $4)"
+    if not include_bots:
+        keyset += " AND NOT is_bot"
     # One row more than asked tells whether another page follows.
     rows = await connection.fetch(
         f"""
         SELECT message_id, type, event, name, anonymous_id, user_id, session_id,
                event_time, received_at, properties::text AS properties,
-               {CONTEXT_JSON} AS context
+               {CONTEXT_JSON} AS context, distinct_id, traits::text AS traits, group_id, previous_id,
+               schema_violation, {", ".join(ENRICHMENT_COLUMNS)}
         FROM events
         WHERE project_id = $1 {keyset}
         ORDER BY event_time DESC, message_id DESC
@@ -129,4 +150,10 @@ def _event_row(row: asyncpg.Record) -> EventRow:
         properties=json.loads(row["properties"]),
         context=None if row["context"] is None else json.loads(row["context"]),
         cursor=encode_cursor(row["event_time"], row["message_id"]),
+        distinct_id=row["distinct_id"],
+        traits=None if row["traits"] is None else json.loads(row["traits"]),
+        group_id=row["group_id"],
+        previous_id=row["previous_id"],
+        enrichment={column: row[column] for column in ENRICHMENT_COLUMNS},
+        schema_violation=row["schema_violation"],
     )

@@ -12,6 +12,21 @@ EventType = strawberry.enum(
 )
 
 
+@strawberry.type(description="What ingest derived from the event's context; null: not known.")
+class EventEnrichment:
+    browser: str | None
+    browser_version: str | None
+    os: str | None
+    os_version: str | None
+    device_type: str | None = strawberry.field(description="desktop, mobile, tablet, bot or other.")
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2, from the IP address.")
+    region: str | None = strawberry.field(description="ISO 3166-2 subdivision code, without the country.")
+    city: str | None
+    referrer_domain: str | None
+    referrer_channel: str | None = strawberry.field(description="direct, search, social, email, paid or referral.")
+    is_bot: bool = strawberry.field(description="A crawler or automation user agent; excluded from analytics.")
+
+
 @strawberry.type
 class Event:
     message_id: str
@@ -25,6 +40,16 @@ class Event:
     received_at: datetime
     properties: JSON
     context: JSON | None
+    distinct_id: str | None = strawberry.field(
+        description="The id the event is attributed to: user_id when known, else anonymous_id."
+    )
+    traits: JSON | None = strawberry.field(description="Traits of identify and group events.")
+    group_id: str | None
+    previous_id: str | None
+    enrichment: EventEnrichment
+    schema_violation: str | None = strawberry.field(
+        description="Set when the event broke its event schema in WARN mode: the failing path and rule."
+    )
 
 
 @strawberry.type
@@ -65,4 +90,10 @@ def _event(row: list_events.EventRow) -> Event:
         received_at=row.received_at,
         properties=row.properties,
         context=row.context,
+        distinct_id=row.distinct_id,
+        traits=row.traits,
+        group_id=row.group_id,
+        previous_id=row.previous_id,
+        enrichment=EventEnrichment(**(row.enrichment or {})),
+        schema_violation=row.schema_violation,
     )

@@ -102,3 +102,47 @@ async def test_project_without_events_has_an_empty_last_page(
     body = await execute(client, EVENTS, projectId=str(project.project_id))
 
     assert body["data"]["events"] == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+
+
+ENRICHED_EVENTS = """
+query($projectId: ID!, $includeBots: Boolean!) {
+  events(projectId: $projectId, includeBots: $includeBots) {
+    edges { node { messageId distinctId schemaViolation
+                   enrichment { browser os deviceType country city referrerDomain referrerChannel isBot } } }
+  }
+}"""
+
+
+async def test_bot_events_are_hidden_unless_asked_for_and_enrichment_is_shown(
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
+) -> None:
+    project = await create_owned_project(db, caller.organization_id, "bots", "UTC")
+    base = datetime.now(UTC) - timedelta(hours=1)
+    await insert_events(db, project.project_id, [
+        GeneratedEvent(event_time=base, message_id="person", event="$pageview"),
+        GeneratedEvent(event_time=base + timedelta(seconds=1), message_id="crawler", event="$pageview"),
+    ])
+    await db.execute(
+        "UPDATE events SET distinct_id = anonymous_id, browser = 'Firefox', os = 'Windows', device_type = 'desktop',"
+        " country = 'DE', city = 'Berlin', referrer_domain = 'google.com', referrer_channel = 'search',"
+        " schema_violation = 'properties.plan: must be string (schema rule type)'"
+        " WHERE project_id = $1 AND message_id = 'person'",
+        project.project_id,
+    )
+    await db.execute(
+        "UPDATE events SET is_bot = true, device_type = 'bot' WHERE project_id = $1 AND message_id = 'crawler'",
+        project.project_id,
+    )
+
+    hidden = await execute(client, ENRICHED_EVENTS, projectId=str(project.project_id), includeBots=False)
+    shown = await execute(client, ENRICHED_EVENTS, projectId=str(project.project_id), includeBots=True)
+
+    (only,) = [edge["node"] for edge in hidden["data"]["events"]["edges"]]
+    assert only == {
+        "messageId": "person", "distinctId": "anon-person",
+        "schemaViolation": "properties.plan: must be string (schema rule type)",
+        "enrichment": {"browser": "Firefox", "os": "Windows", "deviceType": "desktop", "country": "DE",
+                       "city": "Berlin", "referrerDomain": "google.com", "referrerChannel": "search", "isBot": False},
+    }
+    assert [edge["node"]["messageId"] for edge in shown["data"]["events"]["edges"]] == ["crawler", "person"]
+    assert shown["data"]["events"]["edges"][0]["node"]["enrichment"]["isBot"] is True
