@@ -121,6 +121,7 @@ def normalize_host(host: str | None) -> str:
     return host.removeprefix("www.")
 
 
+@lru_cache(maxsize=16_384)
 def url_host(url: str) -> str:
     """The normalized host of a URL, or of a bare `host/path` text; empty when there is none."""
     if not url:
@@ -260,11 +261,19 @@ def enrich_campaign(event: event_pb2.Event, context: EnrichmentContext) -> None:
     if "utm_" not in query:
         return
     campaign = event.context.campaign
-    for key, value in parse_qsl(query):
-        name = _UTM_FIELDS.get(key)
-        if name and value and not getattr(campaign, name):
-            # A percent-encoded NUL would be unstorable in PostgreSQL text.
-            setattr(campaign, name, value.replace("\x00", "")[:_MAX_UTM_LENGTH])
+    for name, value in _utm_parameters(query):
+        if not getattr(campaign, name):
+            setattr(campaign, name, value)
+
+
+@lru_cache(maxsize=16_384)
+def _utm_parameters(query: str) -> tuple[tuple[str, str], ...]:
+    """(campaign field, value) pairs of a query string; cached, as a site's tagged links recur."""
+    return tuple(
+        # A percent-encoded NUL would be unstorable in PostgreSQL text.
+        (_UTM_FIELDS[key], value.replace("\x00", "")[:_MAX_UTM_LENGTH])
+        for key, value in parse_qsl(query) if key in _UTM_FIELDS and value
+    )
 
 
 def enrich_referrer(event: event_pb2.Event, context: EnrichmentContext) -> None:
@@ -272,11 +281,16 @@ def enrich_referrer(event: event_pb2.Event, context: EnrichmentContext) -> None:
     page, medium = event.context.page, event.context.campaign.medium
     if not (page.url or page.referrer or medium):
         return
-    referrer_host = url_host(page.referrer)
-    page_host = url_host(page.url) if referrer_host else ""
     enrichment = event.enrichment
-    enrichment.referrer_domain = referrer_host
-    enrichment.channel = referrer_channel(referrer_host, page.url, page_host, medium)
+    enrichment.referrer_domain, enrichment.channel = _referral(page.referrer, page.url, medium)
+
+
+@lru_cache(maxsize=16_384)
+def _referral(referrer: str, page_url: str, medium: str) -> tuple[str, str]:
+    """(referrer domain, channel); cached, as the same referrer/page/medium triples recur."""
+    referrer_host = url_host(referrer)
+    page_host = url_host(page_url) if referrer_host else ""
+    return referrer_host, referrer_channel(referrer_host, page_url, page_host, medium)
 
 
 Step = Callable[[event_pb2.Event, EnrichmentContext], None]
