@@ -13,8 +13,12 @@ from query.errors import QueryError
 from query.events.queries import EventsQuery
 from query.members.mutations import MembersMutation
 from query.members.queries import MembersQuery
+from query.persons.mutations import PersonsMutation
+from query.persons.queries import PersonsQuery
 from query.projects.mutations import ProjectsMutation
 from query.projects.queries import ProjectsQuery
+from query.schemas.mutations import SchemasMutation
+from query.schemas.queries import SchemasQuery
 from query.trends.queries import TrendsQuery
 
 logger = logging.getLogger(__name__)
@@ -30,12 +34,12 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query(TrendsQuery, EventsQuery, AccountsQuery, ProjectsQuery, MembersQuery):
+class Query(TrendsQuery, EventsQuery, AccountsQuery, ProjectsQuery, MembersQuery, PersonsQuery, SchemasQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, ProjectsMutation, MembersMutation):
+class Mutation(AccountsMutation, ProjectsMutation, MembersMutation, PersonsMutation, SchemasMutation):
     pass
 
 

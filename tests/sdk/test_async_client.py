@@ -25,7 +25,7 @@ async def test_every_call_type_is_stored_with_its_fields(ingest_server, processo
             "screen": client.screen("Home", user_id="u1", timestamp=when),
             "identify": client.identify("u1", anonymous_id="a1", traits={"email": "u1@example.com"}, timestamp=when),
             "group": client.group("acme", user_id="u1", traits={"employees": 50}, timestamp=when),
-            "alias": client.alias("u1", "old-u1", timestamp=when),
+            "alias": client.alias("old-u1", "u1", timestamp=when),
         }
         assert await client.flush(timeout=10)
         assert client.stats.acked == 6

@@ -121,7 +121,7 @@ def test_each_call_sets_its_own_fields():
     assert (identify.type, json.loads(identify.traits_json)) == (event_pb2.EVENT_TYPE_IDENTIFY, {"plan": "pro"})
     group = group_event("acme", user_id=42)
     assert (group.type, group.group_id, group.user_id) == (event_pb2.EVENT_TYPE_GROUP, "acme", "42")
-    alias = alias_event("u1", "a1")
+    alias = alias_event("a1", "u1")
     assert (alias.type, alias.user_id, alias.previous_id) == (event_pb2.EVENT_TYPE_ALIAS, "u1", "a1")
 
 
@@ -137,7 +137,7 @@ def test_each_call_sets_its_own_fields():
         (lambda client: client.track("x", user_id="u", properties={"blob": "x" * 40_000}), ValueError),
         (lambda client: client.identify(traits={"a": 1}), ValueError),
         (lambda client: client.group("", user_id="u"), ValueError),
-        (lambda client: client.alias("u1", ""), ValueError),
+        (lambda client: client.alias("a1", ""), ValueError),  # (previous_id, user_id)
     ],
 )
 def test_programming_errors_raise_at_the_call_and_queue_nothing(call, error):

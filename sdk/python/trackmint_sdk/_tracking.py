@@ -69,18 +69,31 @@ class TrackingMethods:
         user_id: str | None = None,
         anonymous_id: str | None = None,
         properties: Properties | None = None,
+        url: str | None = None,
+        path: str | None = None,
+        referrer: str | None = None,
+        title: str | None = None,
+        search: str | None = None,
         timestamp: datetime | None = None,
         message_id: str | None = None,
         session_id: str | None = None,
         context: ContextArg | None = None,
     ) -> str:
-        """Record a web page view; put url/path/referrer/title in ``context["page"]``."""
+        """Record a web page view; ``url``, ``path``, ``referrer``, ``title``, ``search`` fill ``context.page``.
+
+        Without ``path`` and ``search``, they are taken from ``url``.
+        """
         return self._enqueue(
             events.page_event(
                 name,
                 user_id=user_id,
                 anonymous_id=anonymous_id,
                 properties=properties,
+                url=url,
+                path=path,
+                referrer=referrer,
+                title=title,
+                search=search,
                 timestamp=timestamp,
                 message_id=message_id,
                 session_id=session_id,
@@ -170,20 +183,22 @@ class TrackingMethods:
 
     def alias(
         self,
-        user_id: str,
         previous_id: str,
+        user_id: str,
         *,
         timestamp: datetime | None = None,
         message_id: str | None = None,
+        session_id: str | None = None,
         context: ContextArg | None = None,
     ) -> str:
-        """Merge ``previous_id`` (e.g. an old anonymous id) into ``user_id``'s person."""
+        """Merge ``previous_id`` (e.g. an old anonymous id) into ``user_id``'s person; Segment's argument order."""
         return self._enqueue(
             events.alias_event(
-                user_id,
                 previous_id,
+                user_id,
                 timestamp=timestamp,
                 message_id=message_id,
+                session_id=session_id,
                 context=context,
                 max_event_bytes=self._options.max_event_bytes,
             )

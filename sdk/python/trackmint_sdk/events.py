@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from trackmint.v1 import event_pb2
 from trackmint_sdk._version import __version__
@@ -82,13 +83,23 @@ def page_event(
     user_id: str | None = None,
     anonymous_id: str | None = None,
     properties: Properties | None = None,
+    url: str | None = None,
+    path: str | None = None,
+    referrer: str | None = None,
+    title: str | None = None,
+    search: str | None = None,
     timestamp: datetime | None = None,
     message_id: str | None = None,
     session_id: str | None = None,
     context: ContextArg | None = None,
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> event_pb2.Event:
-    """A ``page`` event: the user viewed a web page (``name`` is optional)."""
+    """A ``page`` event: the user viewed a web page (``name`` is optional).
+
+    ``url``, ``path``, ``referrer``, ``title`` and ``search`` go to ``context.page``
+    (over the same keys of a ``context["page"]`` given too); without ``path`` and
+    ``search``, they are taken from ``url``.
+    """
     return build_event(
         event_pb2.EVENT_TYPE_PAGE,
         name=_optional_name(name),
@@ -98,9 +109,45 @@ def page_event(
         timestamp=timestamp,
         message_id=message_id,
         session_id=session_id,
-        context=context,
+        context=page_context(context, url=url, path=path, referrer=referrer, title=title, search=search),
         max_event_bytes=max_event_bytes,
     )
+
+
+def page_context(
+    context: ContextArg | None,
+    *,
+    url: str | None = None,
+    path: str | None = None,
+    referrer: str | None = None,
+    title: str | None = None,
+    search: str | None = None,
+) -> ContextArg | None:
+    """``context`` with the given page fields set in ``context["page"]``; unchanged when none is given."""
+    fields = {"url": url, "path": path, "referrer": referrer, "title": title, "search": search}
+    given = {key: value for key, value in fields.items() if value is not None}
+    if not given:
+        return context
+    for key, value in given.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{key} must be a string, not {type(value).__name__}")
+    if context is not None and not isinstance(context, Mapping):
+        raise TypeError(f"context must be a mapping, not {type(context).__name__}")
+    merged = dict(context or {})
+    page = merged.get("page")
+    if page is not None and not isinstance(page, Mapping):
+        raise TypeError(f"context['page'] must be a mapping, not {type(page).__name__}")
+    page = dict(page or {})
+    page.update(given)
+    if url is not None:
+        # Analytics group pages by path; browsers report path and search apart from the URL, so do the same.
+        parts = urlsplit(url)
+        if page.get("path") is None and parts.path:
+            page["path"] = parts.path
+        if page.get("search") is None and parts.query:
+            page["search"] = "?" + parts.query
+    merged["page"] = page
+    return merged
 
 
 def screen_event(
@@ -186,23 +233,28 @@ def group_event(
 
 
 def alias_event(
-    user_id: str,
     previous_id: str,
+    user_id: str,
     *,
     timestamp: datetime | None = None,
     message_id: str | None = None,
+    session_id: str | None = None,
     context: ContextArg | None = None,
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> event_pb2.Event:
-    """An ``alias`` event: ``previous_id`` and ``user_id`` are the same person."""
+    """An ``alias`` event: ``previous_id`` (e.g. an anonymous id) and ``user_id`` are the same person.
+
+    The order is Segment's: ``alias(previous_id, user_id)``.
+    """
     previous = _id(previous_id, "previous_id")
     if not _id(user_id, "user_id") or not previous:
-        raise ValueError("alias() needs both user_id and previous_id")
+        raise ValueError("alias() needs both previous_id and user_id")
     return build_event(
         event_pb2.EVENT_TYPE_ALIAS,
         user_id=user_id,
         timestamp=timestamp,
         message_id=message_id,
+        session_id=session_id,
         context=context,
         previous_id=previous,
         max_event_bytes=max_event_bytes,
@@ -437,6 +489,7 @@ __all__ = [
     "identify_event",
     "json_default",
     "new_message_id",
+    "page_context",
     "page_event",
     "screen_event",
     "set_timestamp",

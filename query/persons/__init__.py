@@ -1,0 +1,1 @@
+"""GraphQL for persons (identity), their sessions, and trait mappings."""
