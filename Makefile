@@ -5,13 +5,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The browser tests drive Debian's Chromium through Playwright, which never downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test install proto lint bench clean
 
 run: $(STAMP)
 	$(BIN)/trackmint up
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -22,6 +24,12 @@ $(STAMP): pyproject.toml proto/pyproject.toml sdk/python/pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ./proto -e ./sdk/python -e '.[dev]'
 	touch $(STAMP)
+
+# Only when missing: installing needs root and Debian's package lists (we run as root on Debian).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "the browser tests need Chromium at $(CHROMIUM)"; exit 1; }
+	@echo "installing Debian's chromium for the browser tests"
+	@apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 # Regenerate proto/trackmint/v1/*_pb2*.py after editing a .proto file.
 proto: $(STAMP)

@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
     up.add_argument("--ingest-port", type=int)
     up.add_argument("--query-port", type=int)
+    up.add_argument("--bridge-port", type=int, help="HTTP bridge port (default 8080)")
 
     commands.add_parser("migrate", help="apply database migrations")
 
@@ -135,6 +136,7 @@ def run(argv: list[str]) -> int:
             data_dir=arguments.data_dir,
             ingest_port=getattr(arguments, "ingest_port", None),
             query_port=getattr(arguments, "query_port", None),
+            bridge_port=getattr(arguments, "bridge_port", None),
         )
     except ValidationError as error:
         raise CommandError(f"invalid settings: {error}") from error

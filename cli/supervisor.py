@@ -129,12 +129,14 @@ def run_up(settings: Settings) -> int:
             "TRACKMINT_DATA_DIR": str(data_dir),
             "TRACKMINT_INGEST_PORT": str(settings.ingest_port),
             "TRACKMINT_QUERY_PORT": str(settings.query_port),
+            "TRACKMINT_BRIDGE_PORT": str(settings.bridge_port),
         }
         for service in SERVICES:
             children[service] = _spawn(service, env)
         sys.stdout.write(
             "\nTrackMint is running.\n"
             f"  ingest (gRPC)   {settings.ingest_host}:{settings.ingest_port}\n"
+            f"  HTTP bridge     http://{settings.bridge_host}:{settings.bridge_port}  (Segment-compatible /v1/batch)\n"
             f"  GraphQL         http://{settings.query_host}:{settings.query_port}/graphql\n"
             f"  PostgreSQL      {database_url}\n"
             f"  NATS            {nats_url}\n"

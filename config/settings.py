@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     ingest_port: int = Field(50051, ge=0, le=65535)
     query_host: str = "127.0.0.1"
     query_port: int = Field(8000, ge=0, le=65535)
+    # The Segment-compatible HTTP bridge, served by the ingest process.
+    bridge_host: str = "127.0.0.1"
+    bridge_port: int = Field(8080, ge=0, le=65535)
+    # Largest request body, counted after gzip decompression as well as on the wire.
+    bridge_max_body_bytes: int = Field(2 * MIB, ge=KIB, le=64 * MIB)
+    # Take the client IP from the left-most X-Forwarded-For entry: only behind a proxy that sets it,
+    # otherwise any client could claim any address.
+    bridge_trust_forwarded_for: bool = False
+    # The bridge's URL as browsers reach it (`apiHost` in /v1/config); unset: the URL the request came to.
+    bridge_public_url: str | None = None
 
     # JetStream stream of accepted events.
     stream_max_bytes: int = Field(10 * GIB, ge=MIB)
@@ -61,6 +71,8 @@ class Settings(BaseSettings):
     rate_limit_events_per_second: float = Field(10_000, ge=0)
     rate_limit_burst_seconds: float = Field(2.0, gt=0, le=60)
     api_key_cache_ttl_seconds: float = Field(5.0, gt=0, le=60)
+    # How long ingest uses a project's compiled event schemas before reloading them.
+    schema_cache_ttl_seconds: float = Field(5.0, gt=0, le=300)
     # How often ingest writes api_keys.last_used_at (never per batch).
     api_key_usage_flush_seconds: float = Field(10.0, gt=0, le=3600)
     shutdown_grace_seconds: float = Field(10.0, ge=0)

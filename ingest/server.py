@@ -1,4 +1,5 @@
-"""Building and running the ingest gRPC server: Ingest, health checking and reflection."""
+"""Building and running the ingest process: the gRPC server (Ingest, health checking, reflection) and the
+Segment-compatible HTTP bridge, sharing one key resolver, usage recorder and BatchPipeline."""
 
 import asyncio
 import contextlib
@@ -16,11 +17,17 @@ from nats.js import JetStreamContext
 from config import Settings
 from ingest.auth import KeyResolver
 from ingest.enrichment import EnrichmentContext, GeoLocator, open_geo_database
+from ingest.http_bridge.app import Bridge
+from ingest.http_bridge.server import BridgeServer, start_bridge
 from ingest.key_usage import KeyUsageRecorder
 from ingest.pipeline import BatchPipeline
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
+from ingest.rejections import RejectionPublisher
+from ingest.replay import ReplayResponder, ReplayService
+from ingest.schemas import SchemaRegistry
 from ingest.service import IngestService, add_ingest_to_server
+from ingest.snippet import snippet_routes
 from ingest.validation import Limits
 from messaging.names import Names
 from messaging.streams import connect_jetstream
@@ -43,13 +50,25 @@ class IngestServer:
     usage: KeyUsageRecorder
     grace: float
     geo: GeoLocator | None = None
+    replay: ReplayResponder | None = None
+    bridge: BridgeServer | None = None
+
+    @property
+    def bridge_port(self) -> int:
+        assert self.bridge is not None
+        return self.bridge.port
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting, let in-flight batches finish and be acked, then close connections."""
         grace = self.grace if grace is None else grace
-        self.service.draining.set()
+        self.service.draining.set()  # the bridge shares this event: it answers 503 from now on
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        if self.bridge is not None:
+            await asyncio.gather(self.server.stop(grace), self.bridge.stop(grace))
+        else:
+            await self.server.stop(grace)
+        if self.replay is not None:
+            await self.replay.stop()
         await self.usage.stop()
         if self.nc.is_connected:
             await self.nc.drain()
@@ -82,16 +101,20 @@ async def _serve_grpc(
     settings: Settings, geo: GeoLocator | None, nc: NATS, js: JetStreamContext, pool: asyncpg.Pool
 ) -> IngestServer:
     usage = KeyUsageRecorder(pool, settings.api_key_usage_flush_seconds)
+    keys = KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds)
+    names = Names(settings.nats_namespace)
+    publisher = EventPublisher(nc, js, names)
     pipeline = BatchPipeline(
         limiter=RateLimiter(settings.rate_limit_events_per_second, settings.rate_limit_burst_seconds),
-        publisher=EventPublisher(nc, js, Names(settings.nats_namespace)),
+        publisher=publisher,
         limits=Limits.from_settings(settings),
         max_batch_events=settings.max_batch_events,
         enrichment=EnrichmentContext(geo=geo),
+        schemas=SchemaRegistry(pool, ttl=settings.schema_cache_ttl_seconds),
+        rejections=RejectionPublisher(nc, js, names),
     )
-    service = IngestService(
-        keys=KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds), usage=usage, pipeline=pipeline
-    )
+    replay = ReplayResponder(nc, names, ReplayService(pool, pipeline, publisher))
+    service = IngestService(keys=keys, usage=usage, pipeline=pipeline)
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", settings.max_batch_bytes),
@@ -112,12 +135,18 @@ async def _serve_grpc(
     )
     port = server.add_insecure_port(f"{settings.ingest_host}:{settings.ingest_port}")
     await server.start()
+    try:
+        bridge = await start_bridge(Bridge(keys, usage, pipeline, pool, settings, service.draining), snippet_routes())
+    except BaseException:
+        await server.stop(0)
+        raise
+    await replay.start()
     usage.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("ingest listening on %s:%s", settings.ingest_host, port)
     return IngestServer(
-        server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds, geo
+        server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds, geo, replay, bridge
     )
 
 

@@ -6,6 +6,7 @@ so the cost of each step is measured per batch, and one bad event never fails
 its neighbours.
 """
 
+import ipaddress
 import json
 import re
 import time
@@ -189,8 +190,9 @@ def _parse_json(text: str) -> object:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        # orjson refuses integers beyond 64 bits, which JSON and PostgreSQL allow; the standard
-        # library decides those cases (and words the error for anything really invalid).
+        # Older orjson refuses integers beyond 64 bits, which JSON and PostgreSQL allow; the standard
+        # library decides those cases (and words the error for anything really invalid). Either way
+        # only the verdict is used here: the event keeps its JSON text exactly as sent.
         return json.loads(text, parse_constant=_reject_constant)
 
 
@@ -208,6 +210,17 @@ def _json_problem(field_name: str, text: str, max_depth: int) -> Problem | None:
         return Code.REJECTION_CODE_TOO_DEEP, f"{field_name} nests deeper than {max_depth} levels"
     if _SUSPICIOUS_ESCAPE.search(text) and (problem := _unstorable_text(value)):
         return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} {problem}"
+    return None
+
+
+def check_ip(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    """context.ip must be an IP address: it feeds geo lookup and, for projects that keep it, an inet column."""
+    address = event.context.ip
+    if address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            return Code.REJECTION_CODE_INVALID_FIELD, f"context.ip {address[:64]!r} is not an IP address"
     return None
 
 
@@ -253,6 +266,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("type_fields", check_type_fields),
     ("text_fields", check_text_fields),
     ("size_and_text", check_size_and_text),
+    ("ip", check_ip),
     ("json", check_json),
     ("event_time", correct_event_time),
 )

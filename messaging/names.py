@@ -44,7 +44,7 @@ class Names:
 
     @property
     def dead_letter_stream(self) -> str:
-        """Messages the processor could never store, kept with their reason."""
+        """Messages the processor could never store, and events ingest refused, kept with their reason."""
         return f"{self.namespace.upper()}EVENTS_DLQ"
 
     @property
@@ -53,6 +53,39 @@ class Names:
 
     def dead_letter_subject(self, project_id: str | None) -> str:
         return f"{self.dead_letter_subject_prefix}.{project_id or 'unknown'}"
+
+    @property
+    def rejected_subject_prefix(self) -> str:
+        """Events ingest refused (validation, schemas) are published on `<prefix>.<project_id>`, in the DLQ stream."""
+        return f"{self.namespace}dlq.rejected"
+
+    def rejected_subject(self, project_id: str) -> str:
+        return f"{self.rejected_subject_prefix}.{project_id}"
+
+    @property
+    def dead_letter_subjects(self) -> list[str]:
+        """Every subject of the dead-letter stream: processor dead letters and ingest rejections."""
+        return [f"{self.dead_letter_subject_prefix}.>", f"{self.rejected_subject_prefix}.>"]
+
+    @property
+    def dead_letter_filter(self) -> str:
+        """One subject filter matching every subject of the dead-letter stream."""
+        return f"{self.namespace}dlq.>"
+
+    @property
+    def rejections_consumer(self) -> str:
+        """Durable pull consumer on the dead-letter stream that records every message in `rejected_events`."""
+        return f"{self.namespace}rejections"
+
+    @property
+    def replay_subject(self) -> str:
+        """Core NATS request subject: replay recorded rejected events of a project through ingest."""
+        return f"{self.namespace}ingest.replay"
+
+    @property
+    def replay_queue_group(self) -> str:
+        """Queue group of the replay responders, so one ingest replica answers each request."""
+        return f"{self.namespace}ingest-replay"
 
     @property
     def processor_consumer(self) -> str:

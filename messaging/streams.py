@@ -61,7 +61,7 @@ def dead_letter_stream_config(settings: Settings) -> StreamConfig:
     names = Names(settings.nats_namespace)
     return StreamConfig(
         name=names.dead_letter_stream,
-        subjects=[f"{names.dead_letter_subject_prefix}.>"],
+        subjects=names.dead_letter_subjects,
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE if settings.stream_storage == "file" else StorageType.MEMORY,
         discard=DiscardPolicy.OLD,

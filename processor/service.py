@@ -12,6 +12,7 @@ from nats.aio.client import Client as NATS
 from config import Settings
 from messaging.streams import connect_jetstream
 from processor.consumer import EventConsumer
+from processor.rejection_consumer import RejectionConsumer
 from processor.writer import WRITER_SESSION_SETTINGS, EventWriter, prepare_connection
 from storage.database import create_pool
 
@@ -24,10 +25,20 @@ class ProcessorService:
     task: asyncio.Task
     nc: NATS
     pool: asyncpg.Pool
+    rejections: RejectionConsumer | None = None
+    rejections_task: asyncio.Task | None = None
 
     async def stop(self, grace: float = 30) -> None:
         """Finish and ack the batch in hand, then close connections."""
         self.consumer.stop()
+        if self.rejections is not None and self.rejections_task is not None:
+            self.rejections.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.rejections_task), grace)
+            except TimeoutError:
+                self.rejections_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.rejections_task
         try:
             await asyncio.wait_for(asyncio.shield(self.task), grace)
         except TimeoutError:
@@ -50,7 +61,11 @@ async def start_processor(settings: Settings) -> ProcessorService:
     consumer = EventConsumer(js, EventWriter(pool), settings)
     await consumer.subscribe()
     task = asyncio.create_task(consumer.run(), name="processor")
-    return ProcessorService(consumer, task, nc, pool)
+    # Records the dead-letter stream (ingest rejections, processor dead letters) in rejected_events.
+    rejections = RejectionConsumer(js, pool, settings)
+    await rejections.subscribe()
+    rejections_task = asyncio.create_task(rejections.run(), name="processor-rejections")
+    return ProcessorService(consumer, task, nc, pool, rejections, rejections_task)
 
 
 async def serve(settings: Settings) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from processor.event_definitions import record_event_properties
 from processor.identity import IdentityRace
 from processor.people import PeopleRecorder, PeopleStats
 from processor.transform import EVENT_TIME_INDEX, STAGING_COLUMNS, TIME_COLUMNS
@@ -114,6 +115,7 @@ class EventWriter:
                     async with connection.transaction():
                         await connection.copy_records_to_table("staging_events", records=rows, columns=STAGING_COLUMNS)
                         fresh = {(record[0], record[1]) for record in await connection.fetch(STORE_STAGED)}
+                        await record_event_properties(connection)
                         people = await self.people.record(connection, rows, fresh)
                 self.people_stats.add(people)
                 return len(fresh)

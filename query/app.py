@@ -24,6 +24,7 @@ from query.auth.throttle import LoginThrottle
 from query.auth.tokens import AccessClaims, TokenError, verify_access_token
 from query.context import QueryContext
 from query.schema import create_schema
+from query.schemas.replay import ReplayClient
 from storage.database import create_pool
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ READINESS_TIMEOUT_SECONDS = 2.0
 
 class _State(TypedDict):
     pool: asyncpg.Pool
+    # Asks ingest to replay rejected events over NATS; connects on first use, so NATS stays optional.
+    replay: ReplayClient
 
 
 class GraphQLView(GraphQL[QueryContext, None]):
@@ -78,10 +81,12 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[_State]:
         pool = await create_pool(database_url, size=settings.database_pool_size)
         logger.info("query service database pool open", extra={"pool_size": settings.database_pool_size})
+        replay = ReplayClient(settings)
         try:
             # Starlette copies this state into every request's `request.state`.
-            yield {"pool": pool}
+            yield {"pool": pool, "replay": replay}
         finally:
+            await replay.close()
             await pool.close()
 
     graphql = GraphQLView(create_schema(), settings, graphql_ide="graphiql")

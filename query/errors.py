@@ -9,6 +9,7 @@ Each carries a machine-readable code, which reaches the client as
      ├── UnauthenticatedError   UNAUTHENTICATED: no, an invalid or an expired credential
      ├── ForbiddenError         FORBIDDEN: a known caller whose role does not allow it
      ├── ConflictError          CONFLICT: it would duplicate something unique (an email)
+     ├── UnavailableError       UNAVAILABLE: a service it needs (ingest, NATS) is not reachable; retry later
      └── RateLimitedError       RATE_LIMITED: too many attempts; `retryAfterSeconds` says when to try again
 
 Anything else raised inside a resolver is a bug or an outage: it is logged
@@ -61,6 +62,12 @@ class ConflictError(QueryError):
     """The request would create a second copy of something unique."""
 
     code = "CONFLICT"
+
+
+class UnavailableError(QueryError):
+    """Another TrackMint service the operation needs cannot be reached right now; retrying later may work."""
+
+    code = "UNAVAILABLE"
 
 
 class RateLimitedError(QueryError):

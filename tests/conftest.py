@@ -109,6 +109,7 @@ async def settings(database_url: str, nats_url: str, nats_namespace: str, tmp_pa
         stream_max_bytes=64 * 1024 * 1024,
         ingest_port=0,
         query_port=0,
+        bridge_port=0,
     )
     yield configured
     await delete_namespace_streams(nats_url, nats_namespace)

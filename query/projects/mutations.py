@@ -17,7 +17,7 @@ from query.access import load_api_key, load_project
 from query.context import QueryContext
 from query.errors import BadUserInputError, NotFoundError
 from query.permissions import CanManageKeys, CanManageProjects
-from query.projects.types import ApiKey, CreatedApiKey, Project
+from query.projects.types import ApiKey, AutocaptureInput, CreatedApiKey, Project
 from storage import api_keys, projects
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,31 @@ class ProjectsMutation:
             raise BadUserInputError(str(error)) from None
         if row is None:  # deleted meanwhile
             raise NotFoundError(f"no project {id}")
+        return Project.from_row(row)
+
+    @strawberry.mutation(name="updateProjectSettings", description="Change a project's browser settings: allowed "
+                         "site origins (replaces the list; empty allows every origin), autocapture options (merged) "
+                         "and whether client IP addresses are stored. Omitted arguments stay as they are. Ingest "
+                         "applies them within its key cache TTL.", permission_classes=[CanManageProjects])
+    async def update_project_settings(
+        self, info: strawberry.Info[QueryContext, None], project_id: strawberry.ID,
+        allowed_origins: list[str] | None = None, autocapture: AutocaptureInput | None = None,
+        store_ip: bool | None = None,
+    ) -> Project:
+        project = await load_project(info.context, project_id)
+        caller = info.context.user
+        assert caller is not None  # load_project
+        try:
+            row = await projects.update_browser_settings(
+                info.context.pool, project.id, caller.organization_id, allowed_origins=allowed_origins,
+                autocapture=autocapture.to_options() if autocapture is not None else None, store_ip=store_ip,
+            )
+        except (projects.InvalidOriginError, projects.InvalidAutocaptureError) as error:
+            raise BadUserInputError(str(error)) from None
+        if row is None:  # deleted meanwhile
+            raise NotFoundError(f"no project {project_id}")
+        logger.info("project settings changed", extra={"project_id": str(project.id), "store_ip": row.store_ip,
+                                                       "allowed_origins": len(row.allowed_origins)})
         return Project.from_row(row)
 
     @strawberry.mutation(name="deleteProject", description="Delete a project with all its events and write keys.",

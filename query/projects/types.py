@@ -9,6 +9,32 @@ from storage.api_keys import ApiKeyRow
 from storage.projects import ProjectRow
 
 
+@strawberry.type(description="What the browser snippet captures by itself.")
+class Autocapture:
+    pageviews: bool = strawberry.field(description="A page event on load and on single-page-app navigation.")
+    clicks: bool
+    forms: bool = strawberry.field(description="A track event when a form is submitted.")
+    form_values: bool = strawberry.field(description="Include the submitted field values (never passwords).")
+
+    @classmethod
+    def from_options(cls, options: dict[str, bool]) -> "Autocapture":
+        return cls(pageviews=options["pageviews"], clicks=options["clicks"], forms=options["forms"],
+                   form_values=options["form_values"])
+
+
+@strawberry.input(description="Autocapture options to change; omitted ones stay as they are.")
+class AutocaptureInput:
+    pageviews: bool | None = None
+    clicks: bool | None = None
+    forms: bool | None = None
+    form_values: bool | None = None
+
+    def to_options(self) -> dict[str, bool]:
+        chosen = {"pageviews": self.pageviews, "clicks": self.clicks, "forms": self.forms,
+                  "form_values": self.form_values}
+        return {name: value for name, value in chosen.items() if value is not None}
+
+
 @strawberry.type
 class Project:
     id: strawberry.ID
@@ -18,11 +44,17 @@ class Project:
     rate_limit_events_per_second: int | None = strawberry.field(
         description="Events per second each write key may send to one ingest replica; null: the ingest default."
     )
+    allowed_origins: list[str] = strawberry.field(
+        description="Site origins (scheme://host[:port]) whose browser events are accepted; empty: every origin."
+    )
+    autocapture: Autocapture
+    store_ip: bool = strawberry.field(description="Keep client IP addresses with events (off: used for geo only).")
 
     @classmethod
     def from_row(cls, row: ProjectRow) -> "Project":
         return cls(id=strawberry.ID(str(row.id)), name=row.name, timezone=row.timezone, created_at=row.created_at,
-                   rate_limit_events_per_second=row.rate_limit)
+                   rate_limit_events_per_second=row.rate_limit, allowed_origins=list(row.allowed_origins),
+                   autocapture=Autocapture.from_options(row.autocapture), store_ip=row.store_ip)
 
 
 @strawberry.type(description="A project's write key, without its secret.")

@@ -339,3 +339,24 @@ def test_integers_beyond_64_bits_are_accepted_like_postgresql_does():
     from ingest.validation import _json_problem
 
     assert _json_problem("properties_json", '{"big": 123456789012345678901234567890}', 10) is None
+
+
+@pytest.mark.parametrize("address", ["203.0.113.7", "2001:db8::1", "::ffff:192.0.2.1"])
+def test_a_valid_ip_address_passes(address):
+    event = good_event()
+    event.context.ip = address
+
+    assert validate([event]).rejections == []
+
+
+@pytest.mark.parametrize("address", ["not-an-ip", "300.1.1.1", "203.0.113.7, 10.0.0.1", "1.2.3.4:80"])
+def test_an_ip_that_is_not_an_address_is_rejected_and_its_neighbour_accepted(address):
+    bad = good_event()
+    bad.context.ip = address
+
+    result = validate([bad, good_event()])
+
+    (rejection,) = result.rejections
+    assert (rejection.index, rejection.code) == (0, Code.REJECTION_CODE_INVALID_FIELD)
+    assert "is not an IP address" in rejection.reason and "context.ip" in rejection.reason
+    assert len(result.accepted) == 1

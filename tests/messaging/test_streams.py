@@ -24,7 +24,7 @@ async def test_streams_are_created_with_the_configured_limits_and_redeclared_wit
         assert info.config.max_bytes == settings.stream_max_bytes
         assert info.config.duplicate_window == 90
         dead_letters = await js.stream_info(names.dead_letter_stream)
-        assert dead_letters.config.subjects == [f"{names.dead_letter_subject_prefix}.>"]
+        assert dead_letters.config.subjects == names.dead_letter_subjects
 
         await js.publish(names.events_subject("p"), b"kept")
         await ensure_streams(js, file_settings)  # a restart re-declares: data stays

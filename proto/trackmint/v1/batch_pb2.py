@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from trackmint.v1 import event_pb2 as trackmint_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18trackmint/v1/batch.proto\x12\x0ctrackmint.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18trackmint/v1/event.proto\"p\n\nEventBatch\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12#\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x13.trackmint.v1.Event\x12+\n\x07sent_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\tRejection\x12\r\n\x05index\x18\x01 \x01(\r\x12)\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1b.trackmint.v1.RejectionCode\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\"[\n\x08\x42\x61tchAck\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12+\n\nrejections\x18\x03 \x03(\x0b\x32\x17.trackmint.v1.Rejection\"y\n\rIngestedBatch\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x13.trackmint.v1.Event*\xfe\x03\n\rRejectionCode\x12\x1e\n\x1aREJECTION_CODE_UNSPECIFIED\x10\x00\x12%\n!REJECTION_CODE_MISSING_MESSAGE_ID\x10\x01\x12#\n\x1fREJECTION_CODE_MISSING_IDENTITY\x10\x02\x12\x1f\n\x1bREJECTION_CODE_MISSING_NAME\x10\x03\x12\x1f\n\x1bREJECTION_CODE_INVALID_TYPE\x10\x04\x12 \n\x1cREJECTION_CODE_MISSING_FIELD\x10\x05\x12!\n\x1dREJECTION_CODE_FIELD_TOO_LONG\x10\x06\x12\"\n\x1eREJECTION_CODE_EVENT_TOO_LARGE\x10\x07\x12\x1f\n\x1bREJECTION_CODE_INVALID_JSON\x10\x08\x12\x1b\n\x17REJECTION_CODE_TOO_DEEP\x10\t\x12&\n\"REJECTION_CODE_TIMESTAMP_IN_FUTURE\x10\n\x12$\n REJECTION_CODE_TIMESTAMP_TOO_OLD\x10\x0b\x12#\n\x1fREJECTION_CODE_SCHEMA_VIOLATION\x10\x0c\x12%\n!REJECTION_CODE_ORIGIN_NOT_ALLOWED\x10\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18trackmint/v1/batch.proto\x12\x0ctrackmint.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18trackmint/v1/event.proto\"p\n\nEventBatch\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12#\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x13.trackmint.v1.Event\x12+\n\x07sent_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\tRejection\x12\r\n\x05index\x18\x01 \x01(\r\x12)\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1b.trackmint.v1.RejectionCode\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\"[\n\x08\x42\x61tchAck\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12+\n\nrejections\x18\x03 \x03(\x0b\x32\x17.trackmint.v1.Rejection\"y\n\rIngestedBatch\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x13.trackmint.v1.Event\"\x81\x01\n\rRejectedBatch\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x1b.trackmint.v1.RejectedEvent\"}\n\rRejectedEvent\x12\"\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x13.trackmint.v1.Event\x12)\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1b.trackmint.v1.RejectionCode\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05index\x18\x04 \x01(\x05*\xa0\x04\n\rRejectionCode\x12\x1e\n\x1aREJECTION_CODE_UNSPECIFIED\x10\x00\x12%\n!REJECTION_CODE_MISSING_MESSAGE_ID\x10\x01\x12#\n\x1fREJECTION_CODE_MISSING_IDENTITY\x10\x02\x12\x1f\n\x1bREJECTION_CODE_MISSING_NAME\x10\x03\x12\x1f\n\x1bREJECTION_CODE_INVALID_TYPE\x10\x04\x12 \n\x1cREJECTION_CODE_MISSING_FIELD\x10\x05\x12!\n\x1dREJECTION_CODE_FIELD_TOO_LONG\x10\x06\x12\"\n\x1eREJECTION_CODE_EVENT_TOO_LARGE\x10\x07\x12\x1f\n\x1bREJECTION_CODE_INVALID_JSON\x10\x08\x12\x1b\n\x17REJECTION_CODE_TOO_DEEP\x10\t\x12&\n\"REJECTION_CODE_TIMESTAMP_IN_FUTURE\x10\n\x12$\n REJECTION_CODE_TIMESTAMP_TOO_OLD\x10\x0b\x12#\n\x1fREJECTION_CODE_SCHEMA_VIOLATION\x10\x0c\x12%\n!REJECTION_CODE_ORIGIN_NOT_ALLOWED\x10\r\x12 \n\x1cREJECTION_CODE_INVALID_FIELD\x10\x0e\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackmint.v1.batch_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REJECTIONCODE']._serialized_start=539
-  _globals['_REJECTIONCODE']._serialized_end=1049
+  _globals['_REJECTIONCODE']._serialized_start=798
+  _globals['_REJECTIONCODE']._serialized_end=1342
   _globals['_EVENTBATCH']._serialized_start=101
   _globals['_EVENTBATCH']._serialized_end=213
   _globals['_REJECTION']._serialized_start=215
@@ -43,4 +43,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BATCHACK']._serialized_end=413
   _globals['_INGESTEDBATCH']._serialized_start=415
   _globals['_INGESTEDBATCH']._serialized_end=536
+  _globals['_REJECTEDBATCH']._serialized_start=539
+  _globals['_REJECTEDBATCH']._serialized_end=668
+  _globals['_REJECTEDEVENT']._serialized_start=670
+  _globals['_REJECTEDEVENT']._serialized_end=795
 # @@protoc_insertion_point(module_scope)

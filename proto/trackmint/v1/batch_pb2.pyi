@@ -27,6 +27,7 @@ class RejectionCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECTION_CODE_TIMESTAMP_TOO_OLD: _ClassVar[RejectionCode]
     REJECTION_CODE_SCHEMA_VIOLATION: _ClassVar[RejectionCode]
     REJECTION_CODE_ORIGIN_NOT_ALLOWED: _ClassVar[RejectionCode]
+    REJECTION_CODE_INVALID_FIELD: _ClassVar[RejectionCode]
 REJECTION_CODE_UNSPECIFIED: RejectionCode
 REJECTION_CODE_MISSING_MESSAGE_ID: RejectionCode
 REJECTION_CODE_MISSING_IDENTITY: RejectionCode
@@ -41,6 +42,7 @@ REJECTION_CODE_TIMESTAMP_IN_FUTURE: RejectionCode
 REJECTION_CODE_TIMESTAMP_TOO_OLD: RejectionCode
 REJECTION_CODE_SCHEMA_VIOLATION: RejectionCode
 REJECTION_CODE_ORIGIN_NOT_ALLOWED: RejectionCode
+REJECTION_CODE_INVALID_FIELD: RejectionCode
 
 class EventBatch(_message.Message):
     __slots__ = ("sequence", "events", "sent_at")
@@ -83,3 +85,25 @@ class IngestedBatch(_message.Message):
     received_at: _timestamp_pb2.Timestamp
     events: _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]
     def __init__(self, project_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ...) -> None: ...
+
+class RejectedBatch(_message.Message):
+    __slots__ = ("project_id", "received_at", "events")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    received_at: _timestamp_pb2.Timestamp
+    events: _containers.RepeatedCompositeFieldContainer[RejectedEvent]
+    def __init__(self, project_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[RejectedEvent, _Mapping]]] = ...) -> None: ...
+
+class RejectedEvent(_message.Message):
+    __slots__ = ("event", "code", "reason", "index")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    event: _event_pb2.Event
+    code: RejectionCode
+    reason: str
+    index: int
+    def __init__(self, event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ..., code: _Optional[_Union[RejectionCode, str]] = ..., reason: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
