@@ -1,5 +1,6 @@
 # One image for every TrackMint service; the command picks the service:
 #   docker run trackmint serve ingest|processor|query   (or: migrate)
+# ingest listens on 50051 (gRPC) and 8080 (HTTP bridge, browser snippet), query on 8000.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -13,7 +14,10 @@ COPY ingest ./ingest
 COPY processor ./processor
 COPY query ./query
 COPY cli ./cli
-RUN pip install ./proto . && useradd --system --no-create-home trackmint
+# The HTTP bridge serves the browser snippet from its source in sdk/js, found next to the code: hence an
+# editable install from /app rather than a copy in site-packages.
+COPY sdk/js ./sdk/js
+RUN pip install ./proto -e . && useradd --system --no-create-home trackmint
 USER trackmint
 ENTRYPOINT ["trackmint"]
 CMD ["serve", "query"]

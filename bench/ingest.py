@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.raw_limits import envelopes, jetstream_publish_rate, postgres_copy_rate
 from bench.system import BenchSystem, RunningSystem, tree_cpu_seconds, tree_rss
-from bench.workload import EVENT_NAMES, properties_for
+from bench.workload import EVENT_NAMES, properties_for, web_call
 from cli.state import read_state
 from config import load_settings
 
@@ -44,8 +44,9 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run_client(endpoint: str, write_key: str, rate: float, duration: float, index: int, results) -> None:
-    """One SDK client process: paced track() calls, a few probes per second, then flush."""
+def run_client(endpoint: str, write_key: str, rate: float, duration: float, index: int, results,
+               workload: str = "track") -> None:
+    """One SDK client process: paced calls of the workload, a few probes per second, then flush."""
     from trackmint_sdk import Client
 
     client = Client(write_key, endpoint, max_queue_size=200_000)
@@ -54,8 +55,12 @@ def run_client(endpoint: str, write_key: str, rate: float, duration: float, inde
     while (elapsed := time.monotonic() - started) < duration:
         due = int(rate * elapsed) if rate else sent + 2000
         while sent < due:
-            client.track(EVENT_NAMES[sent % len(EVENT_NAMES)], user_id=f"user-{index}-{sent % 5000}",
-                         properties=properties_for(sent))
+            if workload == "web":
+                method, args, kwargs = web_call(sent, index)
+                getattr(client, method)(*args, **kwargs)
+            else:
+                client.track(EVENT_NAMES[sent % len(EVENT_NAMES)], user_id=f"user-{index}-{sent % 5000}",
+                             properties=properties_for(sent))
             sent += 1
         while probes < int(PROBES_PER_SECOND * elapsed):
             client.track(PROBE_EVENT, user_id="probe", message_id=f"probe-{time.time_ns()}-{index}-{probes}")
@@ -111,10 +116,14 @@ async def stored_summary(database_url: str, project_id: str, since: datetime) ->
         )
         events_total = await connection.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project_id)
         rollup = await connection.fetchval("SELECT sum(count) FROM event_counts WHERE project_id = $1", project_id)
+        persons = await connection.fetchval(
+            "SELECT count(*) FROM persons WHERE project_id = $1 AND merged_into IS NULL", project_id)
+        sessions = await connection.fetchval("SELECT count(*) FROM sessions WHERE project_id = $1", project_id)
     finally:
         await connection.close()
     return {"stored": row["stored"], "first": row["first"], "last": row["last"],
-            "duplicates": row["stored"] - row["distinct_ids"], "rollup_matches": int(rollup or 0) == events_total}
+            "duplicates": row["stored"] - row["distinct_ids"], "rollup_matches": int(rollup or 0) == events_total,
+            "persons": persons, "sessions": sessions}
 
 
 async def wait_until_stored(database_url: str, project_id: str, since: datetime, expected: int,
@@ -146,6 +155,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rate", type=float, default=25_000, help="total events/s to offer; 0 = as fast as possible")
     parser.add_argument("--processors", type=int, default=1)
+    parser.add_argument("--workload", choices=("track", "web"), default="track",
+                        help="track: identified track calls; web: anonymous page views with URL, referrer, user agent"
+                             " and IP, clicks, and one identify per visitor (persons, merges, sessions, enrichment)")
     parser.add_argument("--raw-events", type=int, default=200_000)
     parser.add_argument("--endpoint", help="use a running ingest at HOST:PORT instead of starting a system")
     parser.add_argument("--write-key", help="write key of the project to send to (with --endpoint)")
@@ -176,7 +188,8 @@ def main() -> None:
         per_client = arguments.rate / arguments.clients
         clients = [
             context.Process(target=run_client,
-                            args=(endpoint, write_key, per_client, arguments.duration, index, results))
+                            args=(endpoint, write_key, per_client, arguments.duration, index, results,
+                                  arguments.workload))
             for index in range(arguments.clients)
         ]
         pids = system.service_pids()
@@ -216,6 +229,7 @@ def main() -> None:
             "processors": arguments.processors if not arguments.endpoint else "running system",
             "offered_rate_events_per_s": arguments.rate or "max",
             "duration_s": arguments.duration,
+            "workload": arguments.workload,
             "sdk_batch": "SDK defaults (500 events / 512 KiB, flush 0.5 s, 8 in flight)",
             "servers": "running system" if arguments.endpoint
             else "external" if os.environ.get("TRACKMINT_DATABASE_URL") else "embedded",
@@ -227,6 +241,8 @@ def main() -> None:
         "events_stored": summary["stored"],
         "duplicates_stored": summary["duplicates"],
         "rollup_matches_events": summary["rollup_matches"],
+        "persons": summary.get("persons"),
+        "sessions": summary.get("sessions"),
         "acked_events_per_s": round(acked / load_seconds),
         "stored_events_per_s": round(stored_rate),
         # Per SDK client over its last 4096 batches: the median of the clients' p50s, the worst p99.

@@ -17,6 +17,8 @@ from cli.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from storage.migrations import migrate
 from storage.projects import create_project
 
+_ROOT = Path(__file__).resolve().parent.parent
+
 
 @dataclass
 class BenchSystem:
@@ -53,6 +55,10 @@ class BenchSystem:
             "TRACKMINT_NATS_URL": self.nats_url,
             "TRACKMINT_NATS_NAMESPACE": self.namespace,
             "TRACKMINT_INGEST_PORT": str(self.ingest_port),
+            "TRACKMINT_BRIDGE_PORT": os.environ.get("TRACKMINT_BRIDGE_PORT", str(free_port())),
+            # Geo enrichment on, from the MaxMind-format test database, as a production setup would have it.
+            "TRACKMINT_GEOIP_DATABASE_PATH": os.environ.get(
+                "TRACKMINT_GEOIP_DATABASE_PATH", str(_ROOT / "tests/data/geo/GeoLite2-City-Test.mmdb")),
             "TRACKMINT_LOG_LEVEL": os.environ.get("TRACKMINT_LOG_LEVEL", "WARNING"),
         }
         self.services["ingest"] = self._spawn("ingest", env)

@@ -41,10 +41,10 @@ def clean_env() -> dict[str, str]:
 
 def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: dict[str, str]):
     data_dir = tmp_path / "data"
-    ingest_port, query_port = free_port(), free_port()
+    ingest_port, query_port, bridge_port = free_port(), free_port(), free_port()
     up = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "up", "--data-dir", str(data_dir),
-         "--ingest-port", str(ingest_port), "--query-port", str(query_port)],
+         "--ingest-port", str(ingest_port), "--query-port", str(query_port), "--bridge-port", str(bridge_port)],
         env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -58,7 +58,7 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
                                   "".join(banner), re.MULTILINE))
         assert printed["project id"] and printed["write key"].startswith("tm_live_")
         assert printed["login email"] == "admin@localhost" and printed["login password"]
-        while not (_port_open(ingest_port) and _port_open(query_port)):
+        while not (_port_open(ingest_port) and _port_open(query_port) and _port_open(bridge_port)):
             assert time.monotonic() < deadline
             time.sleep(0.1)
 
@@ -83,23 +83,29 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
             for user in range(100):
                 client.track("Signed Up", user_id=f"user-{user}", properties={"plan": "pro"})
             assert client.flush(30)
+        # The browser path: the snippet is served, and a Segment-style call through the bridge counts too.
+        bridge = f"http://127.0.0.1:{bridge_port}"
+        assert "trackmint" in httpx.get(f"{bridge}/sdk/trackmint.js", timeout=10).text
+        sent = httpx.post(f"{bridge}/v1/track", auth=(project["write_key"], ""), timeout=10,
+                          json={"event": "Signed Up", "userId": "browser-user", "messageId": "from-the-bridge"})
+        assert sent.status_code == 200, sent.text
 
         now = datetime.now(UTC)
         variables = {"p": project["project_id"], "from": (now - timedelta(hours=1)).isoformat(),
                      "to": (now + timedelta(hours=1)).isoformat()}
         total = 0.0
-        while total < 100 and time.monotonic() < deadline:
+        while total < 101 and time.monotonic() < deadline:
             response = httpx.post(f"http://127.0.0.1:{query_port}/graphql",
                                   json={"query": TRENDS, "variables": variables}, headers=authorization, timeout=10)
             total = sum(point["value"] for point in response.json()["data"]["trends"][0]["points"])
             time.sleep(0.1)
-        assert total == 100
+        assert total == 101
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
     assert "TrackMint stopped." in output
-    assert not _port_open(ingest_port) and not _port_open(query_port)
+    assert not _port_open(ingest_port) and not _port_open(query_port) and not _port_open(bridge_port)
     assert not (data_dir / "state.json").exists()
     # With `up` gone, commands say what is missing instead of failing obscurely.
     orphan = _trackmint("--data-dir", str(data_dir), "migrate", env=clean_env)
