@@ -5,7 +5,8 @@ COPYs); this names the fields the person and session bookkeeping reads, so
 those modules do not depend on column positions.
 """
 
-from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from processor.transform import STAGING_COLUMNS
 from trackmint.v1 import event_pb2
@@ -21,8 +22,15 @@ SESSION_ATTRIBUTES = (
 _PAGEVIEW_TYPES = frozenset({event_pb2.EVENT_TYPE_PAGE, event_pb2.EVENT_TYPE_SCREEN})
 
 
-@dataclass(frozen=True, slots=True)
-class EventFacts:
+_FIELDS = ("project_id", "message_id", "event_time", "type", "event", "name", "distinct_id", "anonymous_id",
+           "user_id", "previous_id", "session_id", "traits", "properties", "page_path")
+_COUNTRY = SESSION_ATTRIBUTES.index("country")
+_read_fields = itemgetter(*(_INDEX[column] for column in _FIELDS))
+_read_attributes = itemgetter(*(_INDEX[column] for column in SESSION_ATTRIBUTES))
+
+
+class EventFacts(NamedTuple):
+    # A named tuple, built from one itemgetter call: this runs once per stored event.
     project_id: str
     message_id: str
     time_us: int
@@ -52,27 +60,13 @@ class EventFacts:
 
     @property
     def country(self) -> str | None:
-        return self.attributes[SESSION_ATTRIBUTES.index("country")]
+        return self.attributes[_COUNTRY]
 
 
 def facts_of(row: tuple) -> EventFacts:
-    return EventFacts(
-        project_id=str(row[_INDEX["project_id"]]),
-        message_id=row[_INDEX["message_id"]],
-        time_us=row[_INDEX["event_time"]],
-        type=row[_INDEX["type"]],
-        event=row[_INDEX["event"]],
-        name=row[_INDEX["name"]],
-        distinct_id=row[_INDEX["distinct_id"]],
-        anonymous_id=row[_INDEX["anonymous_id"]],
-        user_id=row[_INDEX["user_id"]],
-        previous_id=row[_INDEX["previous_id"]],
-        session_id=row[_INDEX["session_id"]],
-        traits_json=row[_INDEX["traits"]],
-        properties_json=row[_INDEX["properties"]],
-        page_path=row[_INDEX["page_path"]],
-        attributes=tuple(row[_INDEX[column]] for column in SESSION_ATTRIBUTES),
-    )
+    """The facts of a staging row (project_id as text)."""
+    fields = _read_fields(row)
+    return EventFacts(str(fields[0]), *fields[1:], _read_attributes(row))
 
 
 def is_bot_row(row: tuple) -> bool:

@@ -45,6 +45,10 @@ PER_KEY_OBJECTS = frozenset({"consent"})
 """Object traits merged key by key (consent.email and consent.sms may come from different events)."""
 
 
+LAST_SEEN_RESOLUTION_US = 60_000_000
+"""A person's stored last_seen may lag their latest event by less than this."""
+
+
 class IdentityRace(Exception):
     """Another writer changed the persons this transaction read; retrying the transaction resolves it."""
 
@@ -53,19 +57,25 @@ class IdentityRace(Exception):
 class PersonState:
     id: UUID
     is_identified: bool
-    traits: dict
-    trait_times: dict
+    traits: dict | None  # None: not loaded (this batch sets no trait of the person)
+    trait_times: dict | None
     first_seen_us: int | None
     last_seen_us: int | None
     is_new: bool = False
     merged_into: UUID | None = None
+    # What to write back: only the seen times (the common case, cheap), or the traits and flags too.
+    seen_changed: bool = False
     changed: bool = False
 
     def saw(self, time_us: int) -> None:
         if self.first_seen_us is None or time_us < self.first_seen_us:
-            self.first_seen_us, self.changed = time_us, True
+            self.first_seen_us, self.seen_changed = time_us, True
         if self.last_seen_us is None or time_us > self.last_seen_us:
-            self.last_seen_us, self.changed = time_us, True
+            # Written back once it moved a minute (or with other changes): an active person's row is
+            # then rewritten once a minute, not by every batch. first_seen is always exact.
+            if self.last_seen_us is None or time_us - self.last_seen_us >= LAST_SEEN_RESOLUTION_US:
+                self.seen_changed = True
+            self.last_seen_us = time_us
 
     def set_trait(self, key: str, value: object, time_us: int) -> None:
         """Keep the value unless the one held is from a later event."""
@@ -195,29 +205,48 @@ class _Plan:
             self.merge(other, user)
 
 
+_MICROS = "(extract(epoch FROM {0}) * 1000000)::bigint AS {0}"
+
+
 async def _load(connection: asyncpg.Connection, project_id: UUID, ids: list[str]) -> _Plan:
+    """Who the ids are, with those persons locked; their traits are loaded later, only where needed."""
     rows = await connection.fetch(
-        "SELECT distinct_id, person_id FROM person_distinct_ids"
-        " WHERE project_id = $1 AND distinct_id = ANY($2::text[])",
+        # A join on unnest, not `= ANY(...)`: an index lookup per id whatever the planner's statistics say
+        # (a seq scan comparing every row with every id is what a stale estimate picks for ANY).
+        "SELECT d.distinct_id, d.person_id FROM unnest($2::text[]) AS wanted (id)"
+        " JOIN person_distinct_ids d ON d.project_id = $1 AND d.distinct_id = wanted.id",
         project_id, ids,
     )
     mapping = {row["distinct_id"]: row["person_id"] for row in rows}
     wanted = sorted(set(mapping.values()))
     locked = await connection.fetch(
-        "SELECT id, is_identified, traits::text, trait_times::text, first_seen, last_seen, merged_into"
-        " FROM persons WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        f"SELECT id, is_identified, {_MICROS.format('first_seen')}, {_MICROS.format('last_seen')}, merged_into"
+        " FROM unnest($1::uuid[]) AS wanted (id) JOIN persons USING (id) ORDER BY id FOR UPDATE OF persons",
         wanted,
     )
     if len(locked) != len(wanted) or any(row["merged_into"] is not None for row in locked):
         raise IdentityRace("a person was merged while this batch was being stored")
     persons = {
-        row["id"]: PersonState(
-            row["id"], row["is_identified"], orjson.loads(row["traits"]), orjson.loads(row["trait_times"]),
-            micros_of(row["first_seen"]), micros_of(row["last_seen"]),
-        )
+        row["id"]: PersonState(row["id"], row["is_identified"], None, None, row["first_seen"], row["last_seen"])
         for row in locked
     }
     return _Plan(mapping, persons)
+
+
+async def _load_traits(connection: asyncpg.Connection, plan: _Plan, distinct_ids: set[str]) -> None:
+    """Read the traits of the (already locked) persons of these ids: those that identify, map or merge."""
+    wanted = sorted({person_id for distinct_id in distinct_ids
+                     if (person_id := plan.mapping.get(distinct_id)) is not None
+                     and plan.persons[person_id].traits is None})
+    if not wanted:
+        return
+    rows = await connection.fetch(
+        "SELECT id, traits::text, trait_times::text FROM unnest($1::uuid[]) AS wanted (id) JOIN persons USING (id)",
+        wanted,
+    )
+    for row in rows:
+        state = plan.persons[row["id"]]
+        state.traits, state.trait_times = orjson.loads(row["traits"]), orjson.loads(row["trait_times"])
 
 
 _FROM_MICROS = "'epoch'::timestamptz + unnest({}::bigint[]) * interval '1 microsecond'"
@@ -257,8 +286,17 @@ async def _write(connection: asyncpg.Connection, project_id: UUID, plan: _Plan) 
         )
         if len(inserted) != len(ids):
             raise IdentityRace("another writer attached one of these distinct ids first")
-    changed = [state for state in plan.persons.values()
-               if state.changed and not state.is_new and state.merged_into is None]
+    stored = [state for state in plan.persons.values() if not state.is_new and state.merged_into is None]
+    changed = [state for state in stored if state.changed]
+    seen = [state for state in stored if state.seen_changed and not state.changed]
+    if seen:
+        await connection.execute(
+            "UPDATE persons p SET first_seen = 'epoch'::timestamptz + c.first_us * interval '1 microsecond',"
+            " last_seen = 'epoch'::timestamptz + c.last_us * interval '1 microsecond'"
+            " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS c(id, first_us, last_us) WHERE p.id = c.id",
+            [state.id for state in seen], [state.first_seen_us for state in seen],
+            [state.last_seen_us for state in seen],
+        )
     if changed:
         await connection.execute(
             "UPDATE persons p SET traits = c.traits, trait_times = c.trait_times, is_identified = c.identified,"
@@ -274,10 +312,18 @@ async def _write(connection: asyncpg.Connection, project_id: UUID, plan: _Plan) 
         )
 
 
-def _apply_event_traits(plan: _Plan, facts: list[EventFacts], mappings: dict[str, list[tuple[str, str]]]) -> None:
-    for fact in sorted(facts, key=lambda fact: fact.time_us):
-        person = plan.persons[plan.person_of(fact.distinct_id)]
-        person.saw(fact.time_us)
+def _apply_event_traits(
+    plan: _Plan, person_of: dict[str, UUID], facts: list[EventFacts], mappings: dict[str, list[tuple[str, str]]]
+) -> None:
+    persons = plan.persons
+    with_traits = []
+    for fact in facts:
+        persons[person_of[fact.distinct_id]].saw(fact.time_us)
+        if (fact.type == _IDENTIFY and fact.traits_json) or fact.event in mappings:
+            with_traits.append(fact)
+    # In event-time order, so that of two values set at the same moment the later event's wins.
+    for fact in sorted(with_traits, key=lambda fact: fact.time_us):
+        person = persons[person_of[fact.distinct_id]]
         traits: dict = {}
         if fact.type == _IDENTIFY and fact.traits_json:
             traits = _json_object(fact.traits_json)
@@ -302,18 +348,31 @@ async def resolve_persons(
     ids = {fact.distinct_id for fact in facts}
     ids.update(other for _, _, _, other, _ in links)
     plan = await _load(connection, project, sorted(ids))
+    with_traits = {fact.distinct_id for fact in facts
+                   if (fact.type == _IDENTIFY and fact.traits_json) or fact.event in mappings}
+    for _, _, _, other_id, user_id in links:
+        with_traits.update((other_id, user_id))
+    await _load_traits(connection, plan, with_traits)
     for _, _, kind, other_id, user_id in links:
         plan.link(kind, other_id, user_id)
     user_ids = {fact.user_id for fact in facts if fact.user_id}
+    person_of = {}
     for distinct_id in sorted(ids):
-        if plan.person_of(distinct_id) is None:
-            plan.attach(distinct_id, plan.new_person(identified=distinct_id in user_ids))
+        person_id = plan.person_of(distinct_id)
+        if person_id is None:
+            person_id = plan.new_person(identified=distinct_id in user_ids)
+            plan.attach(distinct_id, person_id)
+        person_of[distinct_id] = person_id
     for distinct_id in user_ids:
-        person = plan.persons[plan.person_of(distinct_id)]
+        person = plan.persons[person_of[distinct_id]]
         if not person.is_identified:
             person.is_identified = person.changed = True
-    _apply_event_traits(plan, facts, mappings)
+    _apply_event_traits(plan, person_of, facts, mappings)
+    # A person whose flags changed without trait events (rare) is written whole: read its traits first.
+    await _load_traits(connection, plan, {distinct_id for distinct_id, person_id in plan.mapping.items()
+                                          if plan.persons[person_id].changed
+                                          and plan.persons[person_id].traits is None})
     await _write(connection, project, plan)
     created = sum(1 for state in plan.persons.values() if state.is_new and state.merged_into is None)
     merges = [(loser, plan.live(winner)) for loser, winner in plan.merges if not plan.persons[loser].is_new]
-    return Resolution({distinct_id: plan.person_of(distinct_id) for distinct_id in ids}, merges, created)
+    return Resolution(person_of, merges, created)

@@ -71,12 +71,15 @@ class PeopleRecorder:
             return stats
         projects = sorted(by_project)
         mappings = await self._mappings.for_projects(connection, projects)
+        keyed = derived = False
         for project in projects:
             facts = by_project[project]
             resolution = await resolve_persons(connection, project, facts, mappings[project])
             await follow_merges(connection, project, resolution.merges)
-            await record_sessions(connection, project,
-                                  [(fact, resolution.person_of[fact.distinct_id]) for fact in facts])
             stats.persons_created += resolution.created
             stats.merges += len(resolution.merges)
+            keyed = keyed or any(fact.session_id for fact in facts)
+            derived = derived or not all(fact.session_id for fact in facts)
+        # Every person of the batch is resolved (and locked): sessions for all projects at once.
+        await record_sessions(connection, keyed=keyed, derived=derived)
         return stats

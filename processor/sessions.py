@@ -4,211 +4,226 @@ An event with an SDK session id belongs to that session. Otherwise it belongs
 to its person's derived session: a new one starts after more than 30 minutes
 without events of that person (a gap of exactly 30 minutes continues it).
 
-Both kinds are stored as aggregates (start, end, counts, entry/exit page with
-their times, first event's attributes with its time). Merging two aggregates is
+Sessions are stored as aggregates: start, end, counts, entry and exit page with
+their times, and the first event's attributes. Merging two aggregates is
 associative, so a late event is absorbed exactly: it joins every derived
-session it comes within 30 minutes of, fusing them when it fills a gap. Derived
-sessions are changed only under the person's row lock (taken by identity), and
-SDK sessions under their own row lock, so concurrent writers cannot interleave.
+session it comes within 30 minutes of, fusing them when it fills a gap.
+
+The work is set-based SQL over the batch's newly stored events (the writer's
+temporary tables `staging_events` and `fresh_events`, resolved to persons
+through `person_distinct_ids`), so its cost per event is PostgreSQL's, not a
+Python loop's. Derived sessions change only under their person's row lock
+(taken by identity) and SDK sessions under their own row lock, so concurrent
+writers cannot interleave.
 """
 
-import uuid
-from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 
-from processor.facts import EventFacts
-from processor.identity import micros_of
-
 INACTIVITY_US = 30 * 60 * 1_000_000
 """A gap longer than this between two events of a person starts a new derived session."""
 
-ATTRIBUTE_COLUMNS = (
-    "entry_url", "referrer", "referrer_domain", "referrer_channel", "utm_source", "utm_medium", "utm_campaign",
-    "utm_term", "utm_content", "device_type", "browser", "os", "country", "region", "city",
+ATTRIBUTES = (
+    ("entry_url", "page_url"), ("referrer", "page_referrer"), ("referrer_domain", "referrer_domain"),
+    ("referrer_channel", "referrer_channel"), ("utm_source", "utm_source"), ("utm_medium", "utm_medium"),
+    ("utm_campaign", "utm_campaign"), ("utm_term", "utm_term"), ("utm_content", "utm_content"),
+    ("device_type", "device_type"), ("browser", "browser"), ("os", "os"), ("country", "country"),
+    ("region", "region"), ("city", "city"),
 )
-"""Session columns filled from facts.SESSION_ATTRIBUTES of the first event, in that order."""
+"""(session column, event column): what a session takes from its first event."""
 
-_COLUMNS = ("id", "session_key", "person_id", "started_at", "ended_at", "event_count", "pageview_count",
-            "entry_page", "entry_at", "exit_page", "exit_at", *ATTRIBUTE_COLUMNS)
-_TYPES = {"id": "uuid", "person_id": "uuid", "event_count": "int", "pageview_count": "int",
-          **dict.fromkeys(("started_at", "ended_at", "entry_at", "exit_at"), "bigint")}
-_TIMES = frozenset({"started_at", "ended_at", "entry_at", "exit_at"})
+_SESSION_ATTRIBUTES = ", ".join(column for column, _ in ATTRIBUTES)
+_EVENT_ATTRIBUTES = ", ".join(f"s.{source} AS {column}" for column, source in ATTRIBUTES)
 
 
-@dataclass
-class SessionAggregate:
-    id: UUID | None
-    key: str | None
-    person_id: UUID
-    start: int
-    end: int
-    events: int
-    pageviews: int
-    entry_at: int | None
-    entry_page: str | None
-    exit_at: int | None
-    exit_page: str | None
-    attributes: tuple
-    stored: bool = False
-
-    @classmethod
-    def of_event(cls, fact: EventFacts, person_id: UUID) -> "SessionAggregate":
-        page_at = fact.time_us if fact.is_pageview else None
-        page = fact.page if fact.is_pageview else None
-        return cls(None, fact.session_id, person_id, fact.time_us, fact.time_us, 1, int(fact.is_pageview),
-                   page_at, page, page_at, page, fact.attributes)
-
-    @classmethod
-    def of_row(cls, row: asyncpg.Record) -> "SessionAggregate":
-        return cls(
-            row["id"], row["session_key"], row["person_id"], micros_of(row["started_at"]), micros_of(row["ended_at"]),
-            row["event_count"], row["pageview_count"], micros_of(row["entry_at"]), row["entry_page"],
-            micros_of(row["exit_at"]), row["exit_page"], tuple(row[column] for column in ATTRIBUTE_COLUMNS),
-            stored=True,
-        )
-
-    def absorb(self, other: "SessionAggregate") -> None:
-        if other.start < self.start:
-            self.start, self.attributes = other.start, other.attributes
-        self.end = max(self.end, other.end)
-        self.events += other.events
-        self.pageviews += other.pageviews
-        if other.entry_at is not None and (self.entry_at is None or other.entry_at < self.entry_at):
-            self.entry_at, self.entry_page = other.entry_at, other.entry_page
-        if other.exit_at is not None and (self.exit_at is None or other.exit_at > self.exit_at):
-            self.exit_at, self.exit_page = other.exit_at, other.exit_page
-
-    def values(self) -> tuple:
-        return (self.id, self.key, self.person_id, self.start, self.end, self.events, self.pageviews,
-                self.entry_page, self.entry_at, self.exit_page, self.exit_at, *self.attributes)
+def _at(micros: str) -> str:
+    return f"'epoch'::timestamptz + {micros} * interval '1 microsecond'"
 
 
-def _upsert_sql(conflict: str) -> str:
-    arrays = ", ".join(f"${i}::{_TYPES.get(column, 'text')}[]" for i, column in enumerate(_COLUMNS, start=2))
-    selected = ", ".join(
-        f"'epoch'::timestamptz + t.{column} * interval '1 microsecond'" if column in _TIMES else f"t.{column}"
-        for column in _COLUMNS
-    )
-    order = "t.session_key" if "session_key" in conflict else "t.id"
-    return (
-        f"INSERT INTO sessions (project_id, {', '.join(_COLUMNS)})"
-        f" SELECT $1, {selected} FROM unnest({arrays}) AS t({', '.join(_COLUMNS)}) ORDER BY {order}"
-        f" ON CONFLICT {conflict}"
-    )
+def _micros(timestamp: str) -> str:
+    return f"(extract(epoch FROM {timestamp}) * 1000000)::bigint"
 
 
-_UPDATED = ", ".join(f"{column} = EXCLUDED.{column}" for column in _COLUMNS if column not in ("id", "session_key"))
-_UPSERT_BY_ID = _upsert_sql(f"(id) DO UPDATE SET {_UPDATED}")
-_INSERT_NEW_KEYS = _upsert_sql("(project_id, session_key) DO NOTHING RETURNING session_key")
+# The batch's newly stored, non-bot events with their person; `keyed` picks SDK-session events or the others.
+_NEW_EVENTS = f"""
+    SELECT s.project_id, m.person_id, s.session_id AS session_key, s.event_time AS t, s.type IN (2, 3) AS pageview,
+           CASE WHEN s.type = 3 THEN nullif(s.name, '')
+                ELSE coalesce(nullif(s.page_path, ''), nullif(s.name, ''), nullif(s.page_url, '')) END AS page,
+           {_EVENT_ATTRIBUTES}, ARRAY[{", ".join(f"s.{source}" for _, source in ATTRIBUTES)}] AS attributes
+    FROM staging_events s
+    JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
+    -- LATERAL with LIMIT is planned as one primary-key lookup per event whatever the statistics say
+    -- (a young table has none, and a plain join was then planned as a scan of the project's ids per event).
+    CROSS JOIN LATERAL (
+        SELECT m.person_id FROM person_distinct_ids m
+        WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id LIMIT 1
+    ) m
+    WHERE NOT s.is_bot AND s.session_id IS {{keyed}}
+"""
+
+# Per island: aggregates without ORDER BY (an ordered aggregate sorts once per group, and per column);
+# what depends on order comes from window functions over the island, one sort per ordering. The rows
+# sorted are narrow: a session's first-event attributes change only when a new event becomes its first
+# (the earliest stored session of an island keeps its own), so only new events carry them, as one array.
+_ISLAND = "PARTITION BY project_id, person_id, island"
+_WHOLE = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
 
 
-def _arrays(sessions: list[SessionAggregate]) -> list[list]:
-    return [list(column) for column in zip(*(session.values() for session in sessions), strict=True)]
+def _fuse_sql(new_events: str, windows: str, keep: str) -> str:
+    """Fuse each person's derived sessions in the windows, plus new events, into islands of activity.
+
+    Items (stored sessions and new single-event aggregates) are ordered by start; an item more than
+    INACTIVITY_US after the furthest end before it starts an island. Each island kept (`keep`, a
+    HAVING condition) is written into its earliest stored session (or a new one); the other stored
+    sessions of the island are deleted.
+    """
+    return f"""
+WITH new AS ({new_events}),
+windows AS ({windows}),
+items AS (
+    SELECT x.id, x.project_id, x.person_id, {_micros('x.started_at')} AS first_t, {_micros('x.ended_at')} AS last_t,
+           x.event_count AS events, x.pageview_count AS pageviews,
+           x.entry_page, {_micros('x.entry_at')} AS entry_t, x.exit_page, {_micros('x.exit_at')} AS exit_t,
+           NULL::text[] AS attributes, false AS is_new
+    FROM windows w
+    -- As above: a lookup in the person's sessions, never a scan of the project's (person ids are unique).
+    CROSS JOIN LATERAL (
+        SELECT * FROM sessions x
+        WHERE x.person_id = w.person_id AND x.session_key IS NULL
+          AND (w.low IS NULL OR x.ended_at >= {_at('w.low')}) AND (w.high IS NULL OR x.started_at <= {_at('w.high')})
+        OFFSET 0
+    ) x
+    UNION ALL
+    SELECT NULL::uuid, project_id, person_id, t, t, 1, pageview::int,
+           CASE WHEN pageview THEN page END, CASE WHEN pageview THEN t END,
+           CASE WHEN pageview THEN page END, CASE WHEN pageview THEN t END,
+           attributes, true
+    FROM new
+),
+reaching AS (
+    SELECT *, max(last_t) OVER (PARTITION BY project_id, person_id ORDER BY first_t, last_t, is_new
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM items
+),
+islands AS (
+    SELECT *, sum(CASE WHEN reach IS NULL OR first_t - reach > {INACTIVITY_US} THEN 1 ELSE 0 END)
+              OVER (PARTITION BY project_id, person_id ORDER BY first_t, last_t, is_new ROWS UNBOUNDED PRECEDING)
+              AS island
+    FROM reaching
+),
+ranked AS (
+    SELECT *,
+           first_value(attributes) OVER ({_ISLAND} ORDER BY first_t, is_new {_WHOLE}) AS first_attributes,
+           first_value(id) OVER ({_ISLAND} ORDER BY id IS NULL, first_t {_WHOLE}) AS survivor,
+           first_value(entry_page) OVER ({_ISLAND} ORDER BY entry_t NULLS LAST, is_new {_WHOLE}) AS island_entry,
+           first_value(exit_page) OVER ({_ISLAND} ORDER BY exit_t DESC NULLS LAST, is_new {_WHOLE}) AS island_exit
+    FROM islands
+),
+fused AS (
+    SELECT project_id, person_id, (array_agg(survivor))[1] AS survivor,
+           array_agg(id) FILTER (WHERE id IS NOT NULL) AS stored_ids,
+           min(first_t) AS first_t, max(last_t) AS last_t, sum(events) AS events, sum(pageviews) AS pageviews,
+           (array_agg(island_entry))[1] AS entry_page, min(entry_t) AS entry_t,
+           (array_agg(island_exit))[1] AS exit_page, max(exit_t) AS exit_t,
+           max(first_attributes) AS first_attributes
+    FROM ranked
+    GROUP BY project_id, person_id, island
+    HAVING {keep}
+),
+gone AS (
+    DELETE FROM sessions x USING fused, unnest(fused.stored_ids) AS stored (id)
+    WHERE x.id = stored.id AND stored.id <> fused.survivor
+    RETURNING x.id
+),
+updated AS (
+    UPDATE sessions x SET
+        person_id = f.person_id, started_at = {_at('f.first_t')}, ended_at = {_at('f.last_t')},
+        event_count = f.events, pageview_count = f.pageviews, entry_page = f.entry_page,
+        entry_at = {_at('f.entry_t')}, exit_page = f.exit_page, exit_at = {_at('f.exit_t')},
+        {", ".join(f"{column} = CASE WHEN f.first_attributes IS NULL THEN x.{column}"
+                   f" ELSE f.first_attributes[{index}] END" for index, (column, _) in enumerate(ATTRIBUTES, start=1))}
+    FROM fused f
+    WHERE x.id = f.survivor
+    RETURNING 1
+),
+inserted AS (
+    INSERT INTO sessions (id, project_id, session_key, person_id, started_at, ended_at, event_count,
+                          pageview_count, entry_page, entry_at, exit_page, exit_at, {_SESSION_ATTRIBUTES})
+    SELECT gen_random_uuid(), f.project_id, NULL, f.person_id, {_at('f.first_t')}, {_at('f.last_t')},
+           f.events, f.pageviews, f.entry_page, {_at('f.entry_t')}, f.exit_page, {_at('f.exit_t')},
+           {", ".join(f"f.first_attributes[{index}]" for index in range(1, len(ATTRIBUTES) + 1))}
+    FROM fused f
+    WHERE f.survivor IS NULL
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone) AS deleted, (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)
+"""
 
 
-async def _upsert(connection: asyncpg.Connection, project: UUID, sessions: list[SessionAggregate]) -> None:
-    if sessions:
-        await connection.execute(_UPSERT_BY_ID, project, *_arrays(sessions))
+RECORD_DERIVED = _fuse_sql(
+    _NEW_EVENTS.format(keyed="NULL"),
+    f"SELECT project_id, person_id, min(t) - {INACTIVITY_US} AS low, max(t) + {INACTIVITY_US} AS high"
+    " FROM new GROUP BY 1, 2",
+    "bool_or(is_new)",
+)
+"""Add the batch's events without an SDK session id to their persons' derived sessions."""
+
+FUSE_AFTER_MERGE = _fuse_sql(
+    _NEW_EVENTS.format(keyed="NULL") + " AND false",
+    "SELECT $1::uuid AS project_id, person_id, NULL::bigint AS low, NULL::bigint AS high"
+    " FROM unnest($2::uuid[]) AS merged (person_id)",
+    "count(*) > 1",
+)
+"""Fuse the derived sessions of persons that gained another person's sessions."""
+
+_LATER_WINS = ", ".join(
+    f"{column} = CASE WHEN EXCLUDED.started_at < sessions.started_at THEN EXCLUDED.{column}"
+    f" ELSE sessions.{column} END"
+    for column, _ in ATTRIBUTES
+)
+
+RECORD_KEYED = f"""
+WITH new AS ({_NEW_EVENTS.format(keyed="NOT NULL")}),
+partial AS (
+    SELECT project_id, session_key, (array_agg(person_id ORDER BY t))[1] AS person_id,
+           min(t) AS first_t, max(t) AS last_t, count(*) AS events, count(*) FILTER (WHERE pageview) AS pageviews,
+           (array_agg(page ORDER BY t) FILTER (WHERE pageview))[1] AS entry_page,
+           min(t) FILTER (WHERE pageview) AS entry_t,
+           (array_agg(page ORDER BY t DESC) FILTER (WHERE pageview))[1] AS exit_page,
+           max(t) FILTER (WHERE pageview) AS exit_t,
+           {", ".join(f"(array_agg({column} ORDER BY t))[1] AS {column}" for column, _ in ATTRIBUTES)}
+    FROM new
+    GROUP BY project_id, session_key
+)
+INSERT INTO sessions (id, project_id, session_key, person_id, started_at, ended_at, event_count, pageview_count,
+                      entry_page, entry_at, exit_page, exit_at, {_SESSION_ATTRIBUTES})
+SELECT gen_random_uuid(), project_id, session_key, person_id, {_at('first_t')}, {_at('last_t')}, events, pageviews,
+       entry_page, {_at('entry_t')}, exit_page, {_at('exit_t')}, {_SESSION_ATTRIBUTES}
+FROM partial
+ORDER BY project_id, session_key
+ON CONFLICT (project_id, session_key) WHERE session_key IS NOT NULL DO UPDATE SET
+    {_LATER_WINS},
+    started_at = least(sessions.started_at, EXCLUDED.started_at),
+    ended_at = greatest(sessions.ended_at, EXCLUDED.ended_at),
+    event_count = sessions.event_count + EXCLUDED.event_count,
+    pageview_count = sessions.pageview_count + EXCLUDED.pageview_count,
+    entry_page = CASE WHEN EXCLUDED.entry_at < sessions.entry_at OR sessions.entry_at IS NULL
+                      THEN coalesce(EXCLUDED.entry_page, sessions.entry_page) ELSE sessions.entry_page END,
+    entry_at = least(sessions.entry_at, EXCLUDED.entry_at),
+    exit_page = CASE WHEN EXCLUDED.exit_at > sessions.exit_at OR sessions.exit_at IS NULL
+                     THEN coalesce(EXCLUDED.exit_page, sessions.exit_page) ELSE sessions.exit_page END,
+    exit_at = greatest(sessions.exit_at, EXCLUDED.exit_at)
+"""
+"""Add the batch's events with an SDK session id to those sessions (created on first sight)."""
 
 
-def _sweep(sessions: list[SessionAggregate]) -> list[list[SessionAggregate]]:
-    """Group one person's sessions whose gaps are at most the inactivity limit, in time order."""
-    groups: list[list[SessionAggregate]] = []
-    end = None
-    for session in sorted(sessions, key=lambda session: (session.start, session.end)):
-        if groups and session.start - end <= INACTIVITY_US:
-            groups[-1].append(session)
-            end = max(end, session.end)
-        else:
-            groups.append([session])
-            end = session.end
-    return groups
-
-
-def _fuse(group: list[SessionAggregate]) -> tuple[SessionAggregate, list[UUID]]:
-    """One aggregate for the group, keeping the id of its earliest stored session; the ids it replaces."""
-    stored = sorted((session for session in group if session.stored), key=lambda session: session.start)
-    survivor = stored[0] if stored else group[0]
-    if survivor.id is None:
-        survivor.id = uuid.uuid4()
-    for session in group:
-        if session is not survivor:
-            survivor.absorb(session)
-    return survivor, [session.id for session in stored if session is not survivor]
-
-
-async def _record_derived(connection: asyncpg.Connection, project: UUID, items: list[tuple[EventFacts, UUID]]) -> None:
-    new_by_person: dict[UUID, list[SessionAggregate]] = {}
-    for fact, person_id in items:
-        new_by_person.setdefault(person_id, []).append(SessionAggregate.of_event(fact, person_id))
-    persons = sorted(new_by_person)
-    rows = await connection.fetch(
-        "SELECT s.* FROM sessions s"
-        " JOIN unnest($2::uuid[], $3::bigint[], $4::bigint[]) AS w(person_id, low, high) ON s.person_id = w.person_id"
-        " WHERE s.project_id = $1 AND s.session_key IS NULL"
-        " AND s.ended_at >= 'epoch'::timestamptz + w.low * interval '1 microsecond'"
-        " AND s.started_at <= 'epoch'::timestamptz + w.high * interval '1 microsecond'",
-        project, persons,
-        [min(s.start for s in new_by_person[p]) - INACTIVITY_US for p in persons],
-        [max(s.end for s in new_by_person[p]) + INACTIVITY_US for p in persons],
-    )
-    existing: dict[UUID, list[SessionAggregate]] = {}
-    for row in rows:
-        existing.setdefault(row["person_id"], []).append(SessionAggregate.of_row(row))
-    changed, replaced = [], []
-    for person_id in persons:
-        for group in _sweep(existing.get(person_id, []) + new_by_person[person_id]):
-            if all(session.stored for session in group):
-                continue
-            survivor, gone = _fuse(group)
-            changed.append(survivor)
-            replaced.extend(gone)
-    if replaced:
-        await connection.execute("DELETE FROM sessions WHERE id = ANY($1::uuid[])", replaced)
-    await _upsert(connection, project, changed)
-
-
-async def _record_keyed(connection: asyncpg.Connection, project: UUID, items: list[tuple[EventFacts, UUID]]) -> None:
-    partial: dict[str, SessionAggregate] = {}
-    for fact, person_id in sorted(items, key=lambda item: item[0].time_us):
-        session = SessionAggregate.of_event(fact, person_id)
-        if fact.session_id in partial:
-            partial[fact.session_id].absorb(session)
-        else:
-            session.id = uuid.uuid4()
-            partial[fact.session_id] = session
-    # New keys are inserted as they are; the others exist (or were just created by another writer,
-    # whose commit the insert waited for), and are merged under their row lock.
-    inserted = await connection.fetch(_INSERT_NEW_KEYS, project, *_arrays(list(partial.values())))
-    remaining = sorted(set(partial) - {row["session_key"] for row in inserted})
-    if not remaining:
-        return
-    rows = await connection.fetch(
-        "SELECT * FROM sessions WHERE project_id = $1 AND session_key = ANY($2::text[]) ORDER BY session_key"
-        " FOR UPDATE",
-        project, remaining,
-    )
-    merged = []
-    for row in rows:
-        session = SessionAggregate.of_row(row)
-        session.absorb(partial[row["session_key"]])
-        merged.append(session)
-    await _upsert(connection, project, merged)
-
-
-async def record_sessions(
-    connection: asyncpg.Connection, project_id: str, items: list[tuple[EventFacts, UUID]]
-) -> None:
-    """Add newly stored events (each with its person) to their sessions."""
-    project = UUID(project_id)
-    keyed = [item for item in items if item[0].session_id]
-    derived = [item for item in items if not item[0].session_id]
+async def record_sessions(connection: asyncpg.Connection, *, keyed: bool, derived: bool) -> None:
+    """Add the newly stored events (in `fresh_events`) to their sessions; persons must be resolved first."""
     if keyed:
-        await _record_keyed(connection, project, keyed)
+        await connection.execute(RECORD_KEYED)
     if derived:
-        await _record_derived(connection, project, derived)
+        await connection.execute(RECORD_DERIVED)
 
 
 async def follow_merges(connection: asyncpg.Connection, project_id: str, merges: list[tuple[UUID, UUID]]) -> None:
@@ -225,22 +240,5 @@ async def follow_merges(connection: asyncpg.Connection, project_id: str, merges:
         )
         if moved:
             winners.add(winner)
-    if not winners:
-        return
-    rows = await connection.fetch(
-        "SELECT * FROM sessions WHERE project_id = $1 AND person_id = ANY($2::uuid[]) AND session_key IS NULL",
-        project, sorted(winners),
-    )
-    by_person: dict[UUID, list[SessionAggregate]] = {}
-    for row in rows:
-        by_person.setdefault(row["person_id"], []).append(SessionAggregate.of_row(row))
-    changed, replaced = [], []
-    for sessions in by_person.values():
-        for group in _sweep(sessions):
-            if len(group) > 1:
-                survivor, gone = _fuse(group)
-                changed.append(survivor)
-                replaced.extend(gone)
-    if replaced:
-        await connection.execute("DELETE FROM sessions WHERE id = ANY($1::uuid[])", replaced)
-    await _upsert(connection, project, changed)
+    if winners:
+        await connection.execute(FUSE_AFTER_MERGE, project, sorted(winners))

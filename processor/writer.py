@@ -42,6 +42,11 @@ def staging_table_ddl(name: str, *, on_commit: str = "PRESERVE ROWS") -> str:
 
 
 CREATE_STAGING = staging_table_ddl("staging_events", on_commit="DELETE ROWS")
+# Which staged rows this transaction newly stored: what persons and sessions are updated for.
+CREATE_FRESH = (
+    'CREATE TEMPORARY TABLE IF NOT EXISTS fresh_events (project_id uuid, message_id text COLLATE "C")'
+    " ON COMMIT DELETE ROWS"
+)
 
 STORE_STAGED = f"""
 WITH fresh AS (
@@ -60,6 +65,8 @@ WITH fresh AS (
     FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
     RETURNING 1
+), noted AS (
+    INSERT INTO fresh_events (project_id, message_id) SELECT project_id, message_id FROM stored
 )
 SELECT project_id::text, message_id FROM stored
 """
@@ -84,8 +91,9 @@ def unique_rows(rows: list[tuple]) -> list[tuple]:
 
 
 async def prepare_connection(connection: asyncpg.Connection) -> None:
-    """Pool `init` hook: the staging table lives as long as the connection."""
+    """Pool `init` hook: the staging tables live as long as the connection."""
     await connection.execute(CREATE_STAGING)
+    await connection.execute(CREATE_FRESH)
 
 
 class EventWriter:
