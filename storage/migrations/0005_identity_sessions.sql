@@ -9,8 +9,8 @@ ALTER TABLE events
     ADD COLUMN ip                inet,
     -- Set when the event broke its schema in WARN mode: the failing path and rule.
     ADD COLUMN schema_violation  text;
+-- A person's events in time order (journeys, funnels): by their distinct ids.
 CREATE INDEX events_project_distinct_time ON events (project_id, distinct_id, event_time);
-CREATE INDEX events_project_session ON events (project_id, session_id) WHERE session_id IS NOT NULL;
 
 ALTER TABLE projects ADD COLUMN store_ip boolean NOT NULL DEFAULT false;
 
