@@ -9,6 +9,8 @@ so it never touches data it did not make.
 import contextlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,8 +40,14 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("servers")
+def servers_dir() -> Iterator[Path]:
+    # Not under pytest's basetemp: another pytest session on the machine prunes old basetemps, and
+    # pruning a live PostgreSQL data directory crashes the server mid-run.
+    path = Path(tempfile.mkdtemp(prefix="trackmint-test-servers-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -69,11 +69,13 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return _json(status, {"success": False, "code": code, "message": message}, headers)
 
 
-def _refusal(error: Exception, origin: str | None) -> Response:
-    if isinstance(error, OriginNotAllowedError):
-        # No CORS headers: the refused site's scripts must not read the answer either.
-        return _error(error.status, error.code, str(error))
+def _refusal(error: Exception, origin: str | None, *, preflight: bool = False) -> Response:
     headers = cors_headers(origin)
+    if isinstance(error, OriginNotAllowedError):
+        # A refused preflight stops the browser's request. A refused request is readable by the page,
+        # so the snippet sees a 403 it must not retry (and says why in the console) rather than a
+        # network error it would retry for minutes; the body only names the page's own origin.
+        return _error(error.status, error.code, str(error), None if preflight else headers)
     if isinstance(error, BridgeError):
         return _error(error.status, error.code, str(error), headers)
     assert isinstance(error, IngestError)
@@ -170,7 +172,7 @@ async def _preflight(bridge: Bridge, request: Request) -> Response:
         try:
             await _authorize(bridge, request, None)
         except (BridgeError, IngestError) as error:
-            return _refusal(error, origin)
+            return _refusal(error, origin, preflight=True)
     return Response(status_code=204, headers=preflight_headers(origin))
 
 

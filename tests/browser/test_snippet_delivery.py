@@ -215,3 +215,25 @@ async def test_batch_refused_for_an_unknown_write_key_is_dropped_with_a_console_
     assert "trackmint: batch refused with HTTP 401" in warnings
     assert await page.evaluate("localStorage.getItem('trackmint_retry')") is None  # no backoff scheduled
     assert request_log.to("/v1/batch")
+
+
+async def test_batch_from_a_site_the_project_does_not_allow_is_dropped_with_a_console_warning(
+    browser_context: BrowserContext, request_log: RequestLog, site: SiteServer, bridge_url: str,
+    project: CreatedProject, db: asyncpg.Connection,
+) -> None:
+    await db.execute("UPDATE projects SET allowed_origins = ARRAY['https://shop.example'] WHERE id = $1",
+                     project.project_id)
+    site.pages["/shop"] = shop_page(f"{bridge_url}/sdk/trackmint.js", project.write_key, apiHost=bridge_url, **FAST)
+    page = await browser_context.new_page()
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    await page.goto(f"{site.url}/shop")
+    await page.wait_for_function(READY)
+    await page.evaluate("trackmint.track('from_the_wrong_site')")
+
+    # The 403 is readable, so the snippet gives the batch up instead of retrying it for minutes.
+    await page.wait_for_function(f"{QUEUED}.length === 0")
+    assert "trackmint: batch refused with HTTP 403" in warnings
+    assert await page.evaluate("localStorage.getItem('trackmint_retry')") is None
+    assert request_log.to("/v1/batch")
+    assert await db.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project.project_id) == 0
