@@ -26,7 +26,6 @@ never overwrites a newer value, whatever order events arrive in.
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -134,15 +133,6 @@ def _links(facts: list[EventFacts]) -> list[tuple[int, str, int, str, str]]:
             links.append((fact.time_us, fact.message_id, _ALIAS, fact.previous_id, fact.user_id))
     links.sort()
     return links
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def micros_of(moment: datetime | None) -> int | None:
-    """A timestamptz as exact integer microseconds since the epoch."""
-    return None if moment is None else (moment - _EPOCH) // _MICROSECOND
 
 
 def _json_object(text: str | None) -> dict:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError as NatsConnectionClosedError
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -83,6 +84,8 @@ class RejectionConsumer:
                 messages = await self._subscription.fetch(self._fetch_messages, timeout=self._fetch_timeout)
             except (NatsTimeoutError, TimeoutError):
                 continue
+            except NatsConnectionClosedError:
+                return  # the service is shutting down: a closed connection never comes back
             except Exception as error:
                 logger.warning("rejections fetch failed: %r", error)
                 await asyncio.sleep(0.5)
