@@ -67,6 +67,13 @@ _NEW_EVENTS = f"""
 # sorted are narrow: a session's first-event attributes change only when a new event becomes its first
 # (the earliest stored session of an island keeps its own), so only new events carry them, as one array.
 _ISLAND = "PARTITION BY project_id, person_id, island"
+_NEVER = "9223372036854775807"
+
+
+def _keyed(time: str, page: str, *, new_bit: str, stored_bit: str) -> str:
+    """Text whose byte order is (time, tie bit, page): min/max of it carry the page of the extreme time."""
+    return (f"(lpad({time}::text, 20, '0') || CASE WHEN is_new THEN {new_bit} ELSE {stored_bit} END"
+            f" || coalesce({page}, '')) COLLATE \"C\"")
 _WHOLE = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
 
 
@@ -77,6 +84,11 @@ def _fuse_sql(new_events: str, windows: str, keep: str) -> str:
     INACTIVITY_US after the furthest end before it starts an island. Each island kept (`keep`, a
     HAVING condition) is written into its earliest stored session (or a new one); the other stored
     sessions of the island are deleted.
+
+    The common case needs no ordering: a person with one new event and at most one stored session
+    in its window (which the event necessarily joins) is fused by one hashed GROUP BY
+    (`simple_fused`), the page of the earliest/latest page view picked as the min/max of
+    "zero-padded time, tie bit, page" (ties go to the stored session, as in the ordered path).
     """
     return f"""
 WITH new AS ({new_events}),
@@ -101,10 +113,33 @@ items AS (
            attributes, true
     FROM new
 ),
+shaped AS (
+    SELECT *, count(*) FILTER (WHERE is_new) OVER person = 1 AND count(*) FILTER (WHERE NOT is_new) OVER person <= 1
+              AS simple
+    FROM items
+    WINDOW person AS (PARTITION BY project_id, person_id)
+),
+simple_fused AS (
+    SELECT project_id, person_id, (array_agg(id) FILTER (WHERE id IS NOT NULL))[1] AS survivor,
+           NULL::uuid[] AS stored_ids,
+           min(first_t) AS first_t, max(last_t) AS last_t, sum(events) AS events, sum(pageviews) AS pageviews,
+           nullif(substr(min({_keyed('entry_t', 'entry_page', new_bit="'1'", stored_bit="'0'")}), 22), '')
+               AS entry_page,
+           min(entry_t) AS entry_t,
+           nullif(substr(max({_keyed('exit_t', 'exit_page', new_bit="'0'", stored_bit="'1'")}), 22), '')
+               AS exit_page,
+           max(exit_t) AS exit_t,
+           CASE WHEN min(first_t) FILTER (WHERE is_new) < coalesce(min(first_t) FILTER (WHERE NOT is_new), {_NEVER})
+                THEN max(attributes) END AS first_attributes
+    FROM shaped
+    WHERE simple
+    GROUP BY project_id, person_id
+),
 reaching AS (
     SELECT *, max(last_t) OVER (PARTITION BY project_id, person_id ORDER BY first_t, last_t, is_new
                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-    FROM items
+    FROM shaped
+    WHERE NOT simple
 ),
 islands AS (
     SELECT *, sum(CASE WHEN reach IS NULL OR first_t - reach > {INACTIVITY_US} THEN 1 ELSE 0 END)
@@ -120,7 +155,7 @@ ranked AS (
            first_value(exit_page) OVER ({_ISLAND} ORDER BY exit_t DESC NULLS LAST, is_new {_WHOLE}) AS island_exit
     FROM islands
 ),
-fused AS (
+ordered_fused AS (
     SELECT project_id, person_id, (array_agg(survivor))[1] AS survivor,
            array_agg(id) FILTER (WHERE id IS NOT NULL) AS stored_ids,
            min(first_t) AS first_t, max(last_t) AS last_t, sum(events) AS events, sum(pageviews) AS pageviews,
@@ -130,6 +165,11 @@ fused AS (
     FROM ranked
     GROUP BY project_id, person_id, island
     HAVING {keep}
+),
+fused AS (
+    SELECT * FROM simple_fused
+    UNION ALL
+    SELECT * FROM ordered_fused
 ),
 gone AS (
     DELETE FROM sessions x USING fused, unnest(fused.stored_ids) AS stored (id)
