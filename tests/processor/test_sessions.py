@@ -135,3 +135,18 @@ async def test_sessions_equal_a_recomputation_whatever_the_arrival_order_and_wri
         for row in await sessions_of(db, project)
     )
     assert stored == _reference_sessions(events)
+
+
+async def test_a_late_event_at_the_same_moment_as_a_sessions_first_keeps_the_stored_attributes(writer_pool, db):
+    project = await new_project(db)
+    writer = EventWriter(writer_pool)
+    await write(writer, project, [event_of("page", at_ns=at(5), anonymous_id="a", page_path="/first", country="PT")])
+    await write(writer, project, [event_of("page", at_ns=at(5), anonymous_id="a", page_path="/same-moment",
+                                           country="ES")])
+    await write(writer, project, [event_of("page", at_ns=at(2), anonymous_id="a", page_path="/earlier",
+                                           country="FR")])
+
+    (session,) = await sessions_of(db, project)
+    # Ties go to what was stored first; a strictly earlier event takes over the entry and the attributes.
+    assert (session["event_count"], session["pageview_count"]) == (3, 3)
+    assert (session["entry_page"], session["exit_page"], session["country"]) == ("/earlier", "/first", "FR")
