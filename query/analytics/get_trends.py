@@ -1,13 +1,35 @@
 """Trends: per series, one number per time bucket over a date range.
 
-TOTAL counts events (bot events excluded). Whole minutes are read from the `event_counts` rollup;
-the partial minutes at either end of a range that is not minute-aligned are
-counted from raw `events`, so the answer is exact for any [from, to):
+Maths: TOTAL counts events; UNIQUE_PERSONS counts distinct persons (an event's
+distinct id resolved through `person_distinct_ids`; an unmapped distinct id is
+its own person); SUM/AVG/MIN/MAX/P50/P90 aggregate a numeric event property
+(P50/P90 are `percentile_cont`), ignoring events where it is missing or not a
+JSON number. Bot events are always excluded. A bucket without events is 0 for
+every math, so charts need no gaps.
+
+The fast path, TOTAL without filters or breakdown, reads whole minutes from the
+`event_counts` rollup and the partial minutes at either end of a range that is
+not minute-aligned from raw `events`, so the answer is exact for any [from, to):
 
     from     ceil_minute(from)          floor_minute(to)     to
     |--raw--|---------- rollup ----------|-------raw-------|
 
 When no whole minute fits between from and to, the whole range is raw.
+Everything else is one aggregating SQL statement over raw `events` per series.
+
+Breakdown: the top N values of one property by number of matching events over
+the whole (current) range, ties broken by value in code-point order; events
+whose value is not among them are summed into one `Other` series (for
+UNIQUE_PERSONS: the distinct persons of those events). Events without the
+property form their own value, null.
+
+Compare: the previous period is the same length immediately before `from`. Its
+series use the current period's buckets: each holds the events that happened
+exactly one period length earlier, so both lines share one x axis. With a
+breakdown, the previous period is split by the current period's top values.
+
+Every statement runs under `STATEMENT_TIMEOUT`, so a huge query fails alone
+instead of piling up database load.
 """
 
 import enum
@@ -20,11 +42,32 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from query.analytics._params import Params
+from query.analytics.filters import (
+    PropertyFilter,
+    PropertyRef,
+    Sources,
+    filters_sql,
+    needs_person,
+    property_number,
+    property_text,
+    validate_filters,
+    validate_key,
+)
 from query.analytics.intervals import Bucketing, BucketRange, Interval, get_bucket_range
 from query.errors import BadUserInputError
 
 MAX_SERIES = 20
 """Most series one trends query may ask for."""
+
+DEFAULT_BREAKDOWN_LIMIT = 10
+MAX_BREAKDOWN_LIMIT = 50
+"""Most breakdown values shown as their own series (the rest is `Other`)."""
+
+MAX_POINTS = 200_000
+"""Most points one answer may hold (series x breakdown values x periods x buckets)."""
+
+STATEMENT_TIMEOUT = timedelta(seconds=30)
+"""Longest any trends SQL statement may run."""
 
 ALL_EVENTS_LABEL = "All events"
 
@@ -33,6 +76,29 @@ _MINUTE = timedelta(minutes=1)
 
 class Math(enum.Enum):
     TOTAL = "total"
+    UNIQUE_PERSONS = "unique_persons"
+    SUM = "sum"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+    P50 = "p50"
+    P90 = "p90"
+
+    @property
+    def needs_property(self) -> bool:
+        return self not in (Math.TOTAL, Math.UNIQUE_PERSONS)
+
+
+_AGGREGATES = {
+    Math.TOTAL: "count(*)",
+    Math.UNIQUE_PERSONS: "count(DISTINCT person)",
+    Math.SUM: "sum(v)",
+    Math.AVG: "avg(v)",
+    Math.MIN: "min(v)",
+    Math.MAX: "max(v)",
+    Math.P50: "percentile_cont(0.5) WITHIN GROUP (ORDER BY v)",
+    Math.P90: "percentile_cont(0.9) WITHIN GROUP (ORDER BY v)",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +107,7 @@ class SeriesSpec:
     event: str | None
     math: Math
     property_name: str | None = None
+    filters: tuple[PropertyFilter, ...] = ()
 
     @property
     def label(self) -> str:
@@ -58,6 +125,10 @@ class TrendPoint:
 class TrendSeries:
     label: str
     points: list[TrendPoint]
+    # The breakdown value of this series; None without a breakdown, for `Other`, and for events without the property.
+    breakdown_value: str | None = None
+    is_other: bool = False
+    compare: bool = False
 
 
 async def get_trends(
@@ -69,29 +140,136 @@ async def get_trends(
     interval: Interval,
     date_from: datetime,
     date_to: datetime,
+    filters: Sequence[PropertyFilter] = (),
+    breakdown: PropertyRef | None = None,
+    breakdown_limit: int = DEFAULT_BREAKDOWN_LIMIT,
+    compare: bool = False,
 ) -> list[TrendSeries]:
-    _validate(series, date_from, date_to)
-    buckets = await get_bucket_range(connection, interval, timezone, date_from, date_to)
+    _validate(series, date_from, date_to, filters, breakdown, breakdown_limit)
+    query = _Query(
+        project_id=project_id,
+        timezone=timezone,
+        interval=interval,
+        date_from=date_from,
+        date_to=date_to,
+        filters=tuple(filters),
+        breakdown=breakdown,
+        breakdown_limit=breakdown_limit,
+        compare=compare,
+    )
     zone = ZoneInfo(timezone)
     results = []
-    for spec in series:
-        rows = await _fetch_total(connection, project_id, timezone, spec, interval, buckets, date_from, date_to)
-        points = [TrendPoint(bucket=row["bucket"].astimezone(zone), value=row["value"]) for row in rows]
-        results.append(TrendSeries(label=spec.label, points=points))
+    try:
+        async with connection.transaction(readonly=True):
+            await connection.execute(
+                "SELECT set_config('statement_timeout', $1, true)",
+                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms",
+            )
+            buckets = await get_bucket_range(connection, interval, timezone, date_from, date_to)
+            groups = (breakdown_limit + 1) if breakdown is not None else 1
+            points = len(series) * groups * (2 if compare else 1) * buckets.count
+            if points > MAX_POINTS:
+                raise BadUserInputError(
+                    f"the answer would hold up to {points} points; at most {MAX_POINTS} are allowed:"
+                    " use a larger interval, fewer series or a smaller breakdown limit"
+                )
+            for spec in series:
+                results.extend(await _fetch_series(connection, query, spec, buckets, zone))
+    except asyncpg.QueryCanceledError:
+        raise BadUserInputError(
+            f"the query took longer than {STATEMENT_TIMEOUT.total_seconds():.0f} s;"
+            " narrow the date range, the filters or the breakdown"
+        ) from None
     return results
 
 
-def _validate(series: Sequence[SeriesSpec], date_from: datetime, date_to: datetime) -> None:
+@dataclass(frozen=True)
+class _Query:
+    project_id: UUID
+    timezone: str
+    interval: Interval
+    date_from: datetime
+    date_to: datetime
+    filters: tuple[PropertyFilter, ...]
+    breakdown: PropertyRef | None
+    breakdown_limit: int
+    compare: bool
+
+    @property
+    def length(self) -> timedelta:
+        return self.date_to - self.date_from
+
+
+def _validate(
+    series: Sequence[SeriesSpec],
+    date_from: datetime,
+    date_to: datetime,
+    filters: Sequence[PropertyFilter],
+    breakdown: PropertyRef | None,
+    breakdown_limit: int,
+) -> None:
+    if not series:
+        raise BadUserInputError("at least one series is needed")
     if len(series) > MAX_SERIES:
         raise BadUserInputError(f"at most {MAX_SERIES} series per query, got {len(series)}")
     for spec in series:
-        if spec.math is Math.TOTAL and spec.property_name is not None:
-            raise BadUserInputError("math TOTAL counts events and takes no property")
+        if spec.math.needs_property:
+            if spec.property_name is None:
+                raise BadUserInputError(f"math {spec.math.name} needs a numeric property")
+            validate_key(spec.property_name)
+            if PropertyRef(spec.property_name).column is not None:
+                raise BadUserInputError(
+                    f"{spec.property_name} is a text property; math {spec.math.name} needs a number"
+                )
+        elif spec.property_name is not None:
+            raise BadUserInputError(f"math {spec.math.name} counts events or persons and takes no property")
+        validate_filters(spec.filters, "filters per series")
+    validate_filters(tuple(filters))
+    if breakdown is not None:
+        validate_key(breakdown.key, "breakdown")
+    if not 1 <= breakdown_limit <= MAX_BREAKDOWN_LIMIT:
+        raise BadUserInputError(f"breakdownLimit must be between 1 and {MAX_BREAKDOWN_LIMIT}, got {breakdown_limit}")
     for name, value in (("from", date_from), ("to", date_to)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
     if date_to <= date_from:
         raise BadUserInputError("dateRange.to must be after dateRange.from")
+
+
+async def _fetch_series(
+    connection: asyncpg.Connection, query: _Query, spec: SeriesSpec, buckets: BucketRange, zone: ZoneInfo
+) -> list[TrendSeries]:
+    def points(rows: list[asyncpg.Record]) -> list[TrendPoint]:
+        return [TrendPoint(bucket=row["bucket"].astimezone(zone), value=row["value"]) for row in rows]
+
+    if spec.math is Math.TOTAL and not spec.filters and not query.filters and query.breakdown is None:
+        shifts = [(False, timedelta(0))] + ([(True, query.length)] if query.compare else [])
+        return [
+            TrendSeries(
+                label=spec.label,
+                points=points(await _fetch_total(connection, query, spec, buckets, shift)),
+                compare=is_compare,
+            )
+            for is_compare, shift in shifts
+        ]
+    rows = await _fetch_raw(connection, query, spec, buckets)
+    results: list[TrendSeries] = []
+    current: list[asyncpg.Record] = []
+    for index, row in enumerate(rows):
+        current.append(row)
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        if following is None or (following["is_compare"], following["rank"]) != (row["is_compare"], row["rank"]):
+            results.append(
+                TrendSeries(
+                    label=spec.label,
+                    points=points(current),
+                    breakdown_value=row["breakdown_value"],
+                    is_other=row["is_other"],
+                    compare=row["is_compare"],
+                )
+            )
+            current = []
+    return results
 
 
 def _ceil_minute(value: datetime) -> datetime:
@@ -104,27 +282,35 @@ def _floor_minute(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(second=0, microsecond=0)
 
 
+def _shifted(column: str, shift: timedelta, params: Params) -> str:
+    if not shift:
+        return column
+    # A pure time interval (no days part), so DST never stretches it.
+    return f"({column} + {params.add(shift / timedelta(microseconds=1), 'float8')} * interval '1 microsecond')"
+
+
 async def _fetch_total(
     connection: asyncpg.Connection,
-    project_id: UUID,
-    timezone: str,
+    query: _Query,
     spec: SeriesSpec,
-    interval: Interval,
     buckets: BucketRange,
-    date_from: datetime,
-    date_to: datetime,
+    shift: timedelta,
 ) -> list[asyncpg.Record]:
+    """TOTAL from the rollup (whole minutes) and raw events (partial minutes) of [from, to) - shift."""
+    date_from, date_to = query.date_from - shift, query.date_to - shift
     whole_from, whole_to = _ceil_minute(date_from), _floor_minute(date_to)
-    if whole_from < whole_to:
+    if whole_from < whole_to and not shift % _MINUTE:
         raw_ranges = [(date_from, whole_from), (whole_to, date_to)]
     else:
-        # Less than one whole minute inside the range: the rollup has nothing to offer.
+        # Less than one whole minute inside the range: the rollup has nothing to offer. Nor has it for
+        # a previous period shifted by a length that is not whole minutes: one of its minutes would
+        # straddle two buckets.
         raw_ranges = [(date_from, date_to), (date_to, date_to)]
         whole_from = whole_to = date_to
 
     params = Params()
-    bucketing = Bucketing(interval, timezone, params)
-    project = params.add(project_id, "uuid")
+    bucketing = Bucketing(query.interval, query.timezone, params)
+    project = params.add(query.project_id, "uuid")
     event_filter = "" if spec.event is None else f"AND event = {params.add(spec.event, 'text')}"
     raw_conditions = " OR ".join(
         f"(event_time >= {params.add(start, 'timestamptz')} AND event_time < {params.add(end, 'timestamptz')})"
@@ -134,12 +320,12 @@ async def _fetch_total(
     rollup_to = params.add(whole_to, "timestamptz")
     sql = f"""
         WITH counts AS (
-            SELECT {bucketing.bucket_of("event_time")} AS bucket, count(*) AS n
+            SELECT {bucketing.bucket_of(_shifted("event_time", shift, params))} AS bucket, count(*) AS n
             FROM events
             WHERE project_id = {project} {event_filter} AND NOT is_bot AND ({raw_conditions})
             GROUP BY 1
             UNION ALL
-            SELECT {bucketing.bucket_of("minute")} AS bucket, sum(count) AS n
+            SELECT {bucketing.bucket_of(_shifted("minute", shift, params))} AS bucket, sum(count) AS n
             FROM event_counts
             WHERE project_id = {project} {event_filter} AND NOT is_bot
               AND minute >= {rollup_from} AND minute < {rollup_to}
@@ -150,5 +336,98 @@ async def _fetch_total(
         FROM buckets LEFT JOIN counts ON counts.bucket = buckets.bucket
         GROUP BY buckets.bucket
         ORDER BY buckets.bucket
+    """
+    return await connection.fetch(sql, *params.values)
+
+
+async def _fetch_raw(
+    connection: asyncpg.Connection, query: _Query, spec: SeriesSpec, buckets: BucketRange
+) -> list[asyncpg.Record]:
+    """One series from raw events, as rows (is_compare, rank, breakdown_value, is_other, bucket, value)."""
+    params = Params()
+    sources = Sources()
+    bucketing = Bucketing(query.interval, query.timezone, params)
+    project = params.add(query.project_id, "uuid")
+    date_from = params.add(query.date_from, "timestamptz")
+    date_to = params.add(query.date_to, "timestamptz")
+    filters = (*query.filters, *spec.filters)
+
+    time_range = f"(e.event_time >= {date_from} AND e.event_time < {date_to})"
+    if query.compare:
+        previous_from = params.add(query.date_from - query.length, "timestamptz")
+        time_range = f"({time_range} OR (e.event_time >= {previous_from} AND e.event_time < {date_from}))"
+        is_compare = f"(e.event_time < {date_from})"
+        shifted = _shifted("e.event_time", query.length, params)
+        bucket_time = f"(CASE WHEN {is_compare} THEN {shifted} ELSE e.event_time END)"
+    else:
+        is_compare, bucket_time = "false", "e.event_time"
+
+    joins = ""
+    person = "NULL::text"
+    if spec.math is Math.UNIQUE_PERSONS or needs_person(filters, query.breakdown):
+        joins = "LEFT JOIN person_distinct_ids pdi ON pdi.project_id = e.project_id AND pdi.distinct_id = e.distinct_id"
+        if needs_person(filters, query.breakdown):
+            joins += f" LEFT JOIN persons p ON p.id = pdi.person_id AND p.project_id = {project}"
+        # Prefixed so a distinct id spelled like a person's uuid is still someone else.
+        person = "coalesce('p:' || pdi.person_id::text, 'd:' || e.distinct_id)"
+    value = "NULL::float8"
+    if spec.math.needs_property:
+        value = property_number(PropertyRef(spec.property_name or ""), params, sources)
+    breakdown_value = "NULL::text"
+    if query.breakdown is not None:
+        breakdown_value = property_text(query.breakdown, params, sources)
+    event_filter = "" if spec.event is None else f"AND e.event = {params.add(spec.event, 'text')}"
+
+    base = f"""
+        SELECT {is_compare} AS is_compare, {bucketing.bucket_of(bucket_time)} AS bucket,
+               {person} AS person, {value} AS v, {breakdown_value} AS bd
+        FROM events e {joins}
+        WHERE e.project_id = {project} AND NOT e.is_bot {event_filter} AND {time_range}
+          AND {filters_sql(filters, params, sources)}
+    """
+    kept = "WHERE v IS NOT NULL" if spec.math.needs_property else ""
+    if query.breakdown is None:
+        grouping = """
+            groups AS (SELECT 1::int8 AS rank, NULL::text AS value, false AS is_other),
+            tagged AS (SELECT ev.*, 1::int8 AS rank FROM ev)
+        """
+    else:
+        other_rank = params.add(query.breakdown_limit + 1, "int8")
+        # Ranked by events of the current period; `key` makes NULL (property not set) a joinable value.
+        grouping = f"""
+            top AS (
+                SELECT bd, coalesce('v' || bd, 'n') AS key,
+                       row_number() OVER (ORDER BY count(*) DESC, bd COLLATE "C" NULLS LAST) AS rank
+                FROM ev WHERE NOT is_compare
+                GROUP BY bd
+                ORDER BY rank
+                LIMIT {params.add(query.breakdown_limit, 'int8')}
+            ),
+            tagged AS (
+                SELECT ev.*, coalesce(top.rank, {other_rank}) AS rank
+                FROM ev LEFT JOIN top ON top.key = coalesce('v' || ev.bd, 'n')
+            ),
+            groups AS (
+                SELECT rank, bd AS value, false AS is_other FROM top
+                UNION ALL
+                SELECT {other_rank}, NULL, true WHERE EXISTS (SELECT 1 FROM tagged WHERE rank = {other_rank})
+            )
+        """
+    periods = "SELECT false AS is_compare" + (" UNION ALL SELECT true" if query.compare else "")
+    sql = f"""
+        WITH ev AS (SELECT * FROM ({base}) AS base {kept}),
+        {grouping},
+        agg AS (
+            SELECT is_compare, rank, bucket, {_AGGREGATES[spec.math]} AS value
+            FROM tagged GROUP BY 1, 2, 3
+        ),
+        periods AS ({periods}),
+        buckets AS ({bucketing.series_sql(buckets)})
+        SELECT periods.is_compare, groups.rank, groups.value AS breakdown_value, groups.is_other,
+               buckets.bucket, coalesce(agg.value, 0)::float8 AS value
+        FROM periods CROSS JOIN groups CROSS JOIN buckets
+        LEFT JOIN agg ON agg.is_compare = periods.is_compare AND agg.rank = groups.rank
+                     AND agg.bucket = buckets.bucket
+        ORDER BY periods.is_compare, groups.rank, buckets.bucket
     """
     return await connection.fetch(sql, *params.values)

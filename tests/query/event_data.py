@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -21,6 +22,10 @@ class GeneratedEvent:
     message_id: str
     event: str
     properties: dict = field(default_factory=dict)
+    distinct_id: str | None = None
+    is_bot: bool = False
+    browser: str | None = None
+    page_path: str | None = None
 
     @property
     def type(self) -> int:
@@ -66,6 +71,10 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
             "anonymous_id",
             "properties",
             "received_at",
+            "distinct_id",
+            "is_bot",
+            "browser",
+            "page_path",
         ],
         records=[
             (
@@ -78,6 +87,10 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
                 f"anon-{event.message_id}",
                 json.dumps(event.properties),
                 received_at,
+                event.distinct_id,
+                event.is_bot,
+                event.browser,
+                event.page_path,
             )
             for event in events
         ],
@@ -93,3 +106,111 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
         """,
         project_id,
     )
+
+
+@dataclass(frozen=True)
+class GeneratedPerson:
+    id: UUID
+    traits: dict
+    distinct_ids: tuple[str, ...]
+
+
+async def insert_persons(connection: asyncpg.Connection, project_id: UUID, persons: Sequence[GeneratedPerson]) -> None:
+    """Persons and the mapping of their distinct ids, as identity leaves them after merges."""
+    seen = datetime(2024, 1, 1, tzinfo=UTC)
+    await connection.executemany(
+        "INSERT INTO persons (id, project_id, traits, first_seen, last_seen) VALUES ($1, $2, $3::jsonb, $4, $4)",
+        [(person.id, project_id, json.dumps(person.traits), seen) for person in persons],
+    )
+    await connection.executemany(
+        "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES ($1, $2, $3)",
+        [(project_id, distinct_id, person.id) for person in persons for distinct_id in person.distinct_ids],
+    )
+
+
+PLANS = ("free", "pro", "Pro", "énterprise 🚀", "日本語")
+BROWSERS = ("Chrome", "Firefox", "Safari", None)
+PATHS = ("/", "/pricing", "/docs/ünïcode", "/blog")
+
+
+def random_persons(rng: random.Random, count: int) -> list[GeneratedPerson]:
+    """Persons with one to three distinct ids each, and traits of mixed types (some missing)."""
+    persons = []
+    for index in range(count):
+        traits: dict = {"name": f"Persön {index} ✓"}
+        if rng.random() < 0.8:
+            traits["plan"] = rng.choice(PLANS)
+        if rng.random() < 0.7:
+            traits["age"] = rng.randint(16, 80)
+        elif rng.random() < 0.5:
+            traits["age"] = "unknown"
+        ids = tuple(f"user-{index}-{n}" for n in range(rng.randint(1, 3)))
+        persons.append(GeneratedPerson(id=UUID(int=rng.getrandbits(128)), traits=traits, distinct_ids=ids))
+    return persons
+
+
+def _random_amount(rng: random.Random) -> object:
+    roll = rng.random()
+    if roll < 0.45:
+        return rng.randint(-5, 500)
+    if roll < 0.7:
+        return round(rng.uniform(0, 1000), 2)
+    if roll < 0.8:
+        return str(rng.randint(1, 99))  # a number in a string: not a number for maths
+    if roll < 0.85:
+        return None
+    return True if roll < 0.9 else "lots"
+
+
+def random_rich_events(
+    rng: random.Random, center: datetime, count: int, persons: Sequence[GeneratedPerson], zone: ZoneInfo
+) -> list[GeneratedEvent]:
+    """Events with properties of mixed types, distinct ids of persons (and unmapped ones), bots and browsers.
+
+    Some fall exactly on local midnights, hours and minutes, where buckets and ranges begin.
+    """
+    distinct_ids = [distinct_id for person in persons for distinct_id in person.distinct_ids]
+    unmapped = [f"anon-{n}" for n in range(15)]
+    local_midnight = datetime.combine(center.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
+    events = []
+    for index in range(count):
+        roll = rng.random()
+        if roll < 0.1:
+            event_time = center + timedelta(seconds=rng.uniform(-180, 180))
+        elif roll < 0.8:
+            event_time = center + timedelta(seconds=rng.uniform(-3 * 86400, 3 * 86400))
+        elif roll < 0.9:
+            event_time = center + timedelta(seconds=rng.uniform(-40 * 86400, 40 * 86400))
+        elif roll < 0.95:
+            day = local_midnight.date() + timedelta(days=rng.randint(-4, 4))
+            event_time = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        else:
+            event_time = (center + timedelta(minutes=rng.randint(-3 * 1440, 3 * 1440))).replace(second=0, microsecond=0)
+        name = rng.choices(EVENT_NAMES, weights=(3, 4, 6, 1, 3))[0]
+        properties: dict = {}
+        if rng.random() < 0.85:
+            properties["amount"] = _random_amount(rng)
+        if rng.random() < 0.75:
+            properties["plan"] = rng.choice(PLANS) if rng.random() < 0.9 else 5
+        if rng.random() < 0.9:
+            properties["tag"] = f"t{min(rng.randint(0, 25), rng.randint(0, 25)):02d}"
+        is_bot = rng.random() < 0.07
+        if is_bot:
+            distinct_id = f"bot-{rng.randint(0, 5)}"
+        elif rng.random() < 0.8:
+            distinct_id = rng.choice(distinct_ids)
+        else:
+            distinct_id = rng.choice(unmapped)
+        events.append(
+            GeneratedEvent(
+                event_time=event_time.astimezone(UTC),
+                message_id=f"rich{index:06d}",
+                event=name,
+                properties=properties,
+                distinct_id=distinct_id,
+                is_bot=is_bot,
+                browser=rng.choice(BROWSERS),
+                page_path=rng.choice(PATHS) if name == "$pageview" else None,
+            )
+        )
+    return events
