@@ -11,12 +11,14 @@ from query.accounts.mutations import AccountsMutation
 from query.accounts.queries import AccountsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
+from query.funnels.queries import FunnelsQuery
 from query.members.mutations import MembersMutation
 from query.members.queries import MembersQuery
 from query.persons.mutations import PersonsMutation
 from query.persons.queries import PersonsQuery
 from query.projects.mutations import ProjectsMutation
 from query.projects.queries import ProjectsQuery
+from query.retention.queries import ActiveUsersQuery, RetentionQuery
 from query.schemas.mutations import SchemasMutation
 from query.schemas.queries import SchemasQuery
 from query.trends.queries import TrendsQuery
@@ -34,7 +36,18 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query(TrendsQuery, EventsQuery, AccountsQuery, ProjectsQuery, MembersQuery, PersonsQuery, SchemasQuery):
+class Query(
+    TrendsQuery,
+    FunnelsQuery,
+    RetentionQuery,
+    ActiveUsersQuery,
+    EventsQuery,
+    AccountsQuery,
+    ProjectsQuery,
+    MembersQuery,
+    PersonsQuery,
+    SchemasQuery,
+):
     pass
 
 

@@ -1,0 +1,107 @@
+"""Active users: DAU, WAU, MAU and stickiness for every day of a date range.
+
+Days are local calendar days in the project's timezone (23 or 25 hours around a
+DST change), one per day the range [from, to) touches, from the day holding
+`from` to the day holding the last instant before `to`, as trends' DAY buckets.
+Each day is counted whole, even where the range begins or ends inside it.
+
+For day D: DAU = distinct persons with at least one matching event on D; WAU =
+distinct persons with one in the 7 days D-6..D; MAU = in the 30 days D-29..D
+(the trailing windows reach before `from`); stickiness = DAU / MAU, 0 when MAU
+is 0. Matching events: not bots, optionally of one event name and satisfying
+property filters (`filters.py`). Persons as in trends' UNIQUE_PERSONS.
+
+One SQL statement: the local days joined to the distinct (person, local day)
+pairs of the window. A daily-active-persons rollup kept by the processor would
+spare the scan of raw events; it is a later optimisation.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from query.analytics._params import Params
+from query.analytics.filters import PropertyFilter, Sources, filters_sql, validate_filters
+from query.analytics.get_retention import PERSON_SQL, person_joins, run_read_only, validate_date_range
+from query.analytics.intervals import Interval, get_bucket_range
+from query.errors import BadUserInputError
+
+MAX_DAYS = 400
+"""Most days one active-users query may span."""
+
+WEEK_DAYS = 7
+MONTH_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ActiveUsersDay:
+    # Local midnight starting the day, in the project's timezone.
+    day: datetime
+    dau: int
+    wau: int
+    mau: int
+    stickiness: float
+
+
+async def get_active_users(
+    connection: asyncpg.Connection,
+    *,
+    project_id: UUID,
+    timezone: str,
+    date_from: datetime,
+    date_to: datetime,
+    event: str | None = None,
+    filters: Sequence[PropertyFilter] = (),
+) -> list[ActiveUsersDay]:
+    validate_filters(tuple(filters))
+    validate_date_range(date_from, date_to)
+    if event is not None and not event:
+        raise BadUserInputError("event must not be empty; leave it out for every event")
+    days = await get_bucket_range(connection, Interval.DAY, timezone, date_from, date_to)
+    if days.count > MAX_DAYS:
+        raise BadUserInputError(f"the date range spans {days.count} days; at most {MAX_DAYS} are allowed")
+
+    params = Params()
+    project = params.add(project_id, "uuid")
+    tz = params.add(timezone, "text")
+    first = params.add(days.first.date(), "date")
+    last = params.add(days.last.date(), "date")
+    week = params.add(WEEK_DAYS, "int4")
+    month = params.add(MONTH_DAYS, "int4")
+    event_filter = "" if event is None else f"AND e.event = {params.add(event, 'text')}"
+    sql = f"""
+        WITH activity AS (
+            SELECT DISTINCT {PERSON_SQL} AS person, (e.event_time AT TIME ZONE {tz})::date AS day
+            FROM events e {person_joins(filters, project)}
+            WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL {event_filter}
+              AND e.event_time >= (({first} - ({month} - 1))::timestamp AT TIME ZONE {tz})
+              AND e.event_time < (({last} + 1)::timestamp AT TIME ZONE {tz})
+              AND {filters_sql(tuple(filters), params, Sources())}
+        ),
+        days AS (SELECT d::date AS day FROM generate_series({first}::timestamp, {last}::timestamp, '1 day') AS d)
+        SELECT days.day::timestamp AT TIME ZONE {tz} AS day,
+               count(DISTINCT a.person) FILTER (WHERE a.day = days.day) AS dau,
+               count(DISTINCT a.person) FILTER (WHERE a.day > days.day - {week}) AS wau,
+               count(DISTINCT a.person) AS mau,
+               coalesce(count(DISTINCT a.person) FILTER (WHERE a.day = days.day)::float8
+                        / nullif(count(DISTINCT a.person), 0), 0) AS stickiness
+        FROM days LEFT JOIN activity a ON a.day > days.day - {month} AND a.day <= days.day
+        GROUP BY days.day
+        ORDER BY days.day
+    """
+    rows = await run_read_only(connection, sql, params.values)
+    zone = ZoneInfo(timezone)
+    return [
+        ActiveUsersDay(
+            day=row["day"].astimezone(zone),
+            dau=row["dau"],
+            wau=row["wau"],
+            mau=row["mau"],
+            stickiness=row["stickiness"],
+        )
+        for row in rows
+    ]

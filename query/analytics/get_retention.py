@@ -1,0 +1,253 @@
+"""Retention: of the persons who did a start event in a period, how many came back in each later period.
+
+Periods are DAY, WEEK (ISO, starting Monday) or MONTH in the project's timezone,
+the same calendar buckets as trends (see `intervals.py`).
+
+Cohorts: one per period the date range [from, to) touches, from the period
+holding `from` to the period holding the last instant before `to` (the same
+buckets trends draws for that range). A cohort is always a whole period: its
+start events are counted from the period's start to its end even where the
+range begins or ends inside it.
+
+- RECURRING: the cohort of period P0 is every person with at least one start
+  event in P0, so one person may belong to several cohorts.
+- FIRST_TIME: the cohort of P0 is every person whose first-ever start event
+  (over all time, not just the range) falls in P0. A person who first did it
+  before the range is in no cohort of the range.
+
+Retention at k (k = 0..periods-1): the cohort's persons with at least one
+return event in period P0+k. k = 0 is the cohort's own period and counts a
+return event anywhere in it, before or after the start event (as PostHog does),
+so with start event = return event it is the whole cohort. Later periods may
+lie after `to`: they are still counted, up to now; a period that has not begun
+yet is left out, so a recent cohort has fewer values (and a cohort whose own
+period lies in the future is left out entirely).
+
+Bounds: periods 1..90 days, 1..52 weeks or 1..24 months; at most MAX_COHORTS
+cohorts; anything else is BAD_USER_INPUT.
+
+Both events take optional property filters (`filters.py`), applied to the start
+and to the return events respectively. Persons are resolved through
+`person_distinct_ids` (an unmapped distinct id is its own person) and bot
+events are excluded, as everywhere in analytics. All counting is one SQL
+statement under the trends `STATEMENT_TIMEOUT`.
+"""
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from query.analytics._params import Params
+from query.analytics.filters import PropertyFilter, Sources, filters_sql, needs_person, validate_filters
+from query.analytics.get_trends import STATEMENT_TIMEOUT
+from query.analytics.intervals import Interval, get_bucket_range
+from query.errors import BadUserInputError
+
+
+class RetentionPeriod(enum.Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class RetentionMode(enum.Enum):
+    FIRST_TIME = "first_time"
+    RECURRING = "recurring"
+
+
+MAX_PERIODS = {RetentionPeriod.DAY: 90, RetentionPeriod.WEEK: 52, RetentionPeriod.MONTH: 24}
+"""Most retention columns (k = 0..periods-1) per period size."""
+
+MAX_COHORTS = 400
+"""Most cohorts (periods of the date range) one query may ask for."""
+
+PERSON_SQL = "coalesce('p:' || pdi.person_id::text, 'd:' || e.distinct_id)"
+"""The person of an event, as get_trends' UNIQUE_PERSONS: prefixed so a distinct id spelled like a uuid stays apart."""
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    event: str
+    filters: tuple[PropertyFilter, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetentionValue:
+    # k: periods after the cohort's period.
+    period: int
+    # Start of period P0+k, in the project's timezone.
+    period_start: datetime
+    count: int
+    # count / cohort size; 0 for an empty cohort.
+    fraction: float
+
+
+@dataclass(frozen=True)
+class RetentionCohort:
+    # Start of the cohort's period, in the project's timezone.
+    cohort_start: datetime
+    size: int
+    values: list[RetentionValue]
+
+
+def validate_date_range(date_from: datetime, date_to: datetime) -> None:
+    for name, value in (("from", date_from), ("to", date_to)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
+    if date_to <= date_from:
+        raise BadUserInputError("dateRange.to must be after dateRange.from")
+
+
+def person_joins(filters: Sequence[PropertyFilter], project: str) -> str:
+    """Joins giving `pdi` (always) and `p` (when a filter reads person traits) for events `e`."""
+    joins = "LEFT JOIN person_distinct_ids pdi ON pdi.project_id = e.project_id AND pdi.distinct_id = e.distinct_id"
+    if needs_person(tuple(filters)):
+        joins += f" LEFT JOIN persons p ON p.id = pdi.person_id AND p.project_id = {project}"
+    return joins
+
+
+async def run_read_only(connection: asyncpg.Connection, sql: str, values: list[object]) -> list[asyncpg.Record]:
+    """One statement in a read-only transaction under STATEMENT_TIMEOUT, as get_trends runs its own."""
+    try:
+        async with connection.transaction(readonly=True):
+            await connection.execute(
+                "SELECT set_config('statement_timeout', $1, true)",
+                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms",
+            )
+            return await connection.fetch(sql, *values)
+    except asyncpg.QueryCanceledError:
+        raise BadUserInputError(
+            f"the query took longer than {STATEMENT_TIMEOUT.total_seconds():.0f} s; narrow the date range or filters"
+        ) from None
+
+
+async def get_retention(
+    connection: asyncpg.Connection,
+    *,
+    project_id: UUID,
+    timezone: str,
+    start: EventSpec,
+    returning: EventSpec,
+    period: RetentionPeriod,
+    periods: int,
+    date_from: datetime,
+    date_to: datetime,
+    mode: RetentionMode = RetentionMode.RECURRING,
+) -> list[RetentionCohort]:
+    limit = MAX_PERIODS[period]
+    if not 1 <= periods <= limit:
+        raise BadUserInputError(f"periods must be between 1 and {limit} for {period.name}, got {periods}")
+    for name, spec in (("startEvent", start), ("returnEvent", returning)):
+        if not spec.event:
+            raise BadUserInputError(f"{name} must not be empty")
+    validate_filters(start.filters, "startFilters")
+    validate_filters(returning.filters, "returnFilters")
+    validate_date_range(date_from, date_to)
+    buckets = await get_bucket_range(connection, Interval(period.value), timezone, date_from, date_to)
+    if buckets.count > MAX_COHORTS:
+        raise BadUserInputError(
+            f"the date range spans {buckets.count} {period.value} cohorts; at most {MAX_COHORTS} are allowed"
+        )
+
+    params = Params()
+    project = params.add(project_id, "uuid")
+    tz = params.add(timezone, "text")
+    unit = params.add(period.value, "text")
+    step = f"({params.add(f'1 {period.value}', 'text')}::interval)"
+    first = params.add(buckets.first, "timestamp")
+    last = params.add(buckets.last, "timestamp")
+    count = params.add(periods, "int4")
+    # Instants bounding every event that can matter: cohorts from `first` to the end of `last`,
+    # returns up to the end of period last + periods - 1.
+    cohorts_end = f"(({last} + {step}) AT TIME ZONE {tz})"
+    returns_end = f"(({last} + {step} * {count}) AT TIME ZONE {tz})"
+    start_instant = f"({first} AT TIME ZONE {tz})"
+
+    def local_period(column: str) -> str:
+        return f"date_trunc({unit}, {column} AT TIME ZONE {tz})"
+
+    start_event = params.add(start.event, "text")
+    start_where = f"""
+        e.project_id = {project} AND NOT e.is_bot AND e.event = {start_event} AND e.distinct_id IS NOT NULL
+          AND e.event_time < {cohorts_end} AND {filters_sql(start.filters, params, Sources())}
+    """
+    if mode is RetentionMode.RECURRING:
+        starts = f"""
+            SELECT DISTINCT {PERSON_SQL} AS person, {local_period("e.event_time")} AS cohort
+            FROM events e {person_joins(start.filters, project)}
+            WHERE {start_where} AND e.event_time >= {start_instant}
+        """
+    else:
+        # No lower bound: the first-ever start event may lie long before the range.
+        starts = f"""
+            SELECT person, {local_period("first_time")} AS cohort
+            FROM (
+                SELECT {PERSON_SQL} AS person, min(e.event_time) AS first_time
+                FROM events e {person_joins(start.filters, project)}
+                WHERE {start_where}
+                GROUP BY 1
+            ) AS firsts
+            WHERE first_time >= {start_instant}
+        """
+    return_event = params.add(returning.event, "text")
+    returns = f"""
+        SELECT DISTINCT {PERSON_SQL} AS person, {local_period("e.event_time")} AS local_period
+        FROM events e {person_joins(returning.filters, project)}
+        WHERE e.project_id = {project} AND NOT e.is_bot AND e.event = {return_event} AND e.distinct_id IS NOT NULL
+          AND e.event_time >= {start_instant} AND e.event_time < {returns_end}
+          AND {filters_sql(returning.filters, params, Sources())}
+    """
+    if period is RetentionPeriod.MONTH:
+        offset = (
+            "((extract(year FROM r.local_period) - extract(year FROM c.cohort)) * 12"
+            " + extract(month FROM r.local_period) - extract(month FROM c.cohort))::int"
+        )
+    elif period is RetentionPeriod.WEEK:
+        offset = "((r.local_period::date - c.cohort::date) / 7)"
+    else:
+        offset = "(r.local_period::date - c.cohort::date)"
+    sql = f"""
+        WITH cohorts AS ({starts}),
+        returns AS ({returns}),
+        sizes AS (SELECT cohort, count(*) AS size FROM cohorts GROUP BY cohort),
+        retained AS (
+            SELECT c.cohort, {offset} AS k, count(DISTINCT c.person) AS n
+            FROM cohorts c JOIN returns r ON r.person = c.person AND r.local_period >= c.cohort
+            GROUP BY 1, 2
+        ),
+        grid AS (
+            SELECT cohort, k, cohort + {step} * k AS local_period
+            FROM generate_series({first}, {last}, {step}) AS cohort
+            CROSS JOIN generate_series(0, {count} - 1) AS k
+        )
+        SELECT grid.cohort AT TIME ZONE {tz} AS cohort_start, grid.k,
+               grid.local_period AT TIME ZONE {tz} AS period_start,
+               coalesce(sizes.size, 0) AS size, coalesce(retained.n, 0) AS n
+        FROM grid
+        LEFT JOIN sizes ON sizes.cohort = grid.cohort
+        LEFT JOIN retained ON retained.cohort = grid.cohort AND retained.k = grid.k
+        WHERE grid.local_period AT TIME ZONE {tz} <= now()
+        ORDER BY grid.cohort, grid.k
+    """
+    rows = await run_read_only(connection, sql, params.values)
+    zone = ZoneInfo(timezone)
+    cohorts: list[RetentionCohort] = []
+    for row in rows:
+        cohort_start = row["cohort_start"].astimezone(zone)
+        if not cohorts or cohorts[-1].cohort_start != cohort_start:
+            cohorts.append(RetentionCohort(cohort_start=cohort_start, size=row["size"], values=[]))
+        size = row["size"]
+        cohorts[-1].values.append(
+            RetentionValue(
+                period=row["k"],
+                period_start=row["period_start"].astimezone(zone),
+                count=row["n"],
+                fraction=row["n"] / size if size else 0.0,
+            )
+        )
+    return cohorts

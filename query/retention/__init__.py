@@ -1,0 +1,1 @@
+"""GraphQL for retention cohorts and active users (DAU, WAU, MAU, stickiness)."""
