@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from query.analytics._params import Params
-from query.analytics.filters import PropertyFilter, Sources, filters_sql, validate_filters
-from query.analytics.get_retention import PERSON_SQL, person_joins, run_read_only, validate_date_range
+from query.analytics.filters import PropertyFilter, Sources, filters_sql, needs_person, validate_filters
 from query.analytics.intervals import Interval, get_bucket_range
+from query.analytics.reading import PERSON_SQL, fetch_read_only, person_joins, validate_date_range
 from query.errors import BadUserInputError
 
 MAX_DAYS = 400
@@ -76,7 +76,7 @@ async def get_active_users(
     sql = f"""
         WITH activity AS (
             SELECT DISTINCT {PERSON_SQL} AS person, (e.event_time AT TIME ZONE {tz})::date AS day
-            FROM events e {person_joins(filters, project)}
+            FROM events e {person_joins(project, traits=needs_person(tuple(filters)))}
             WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL {event_filter}
               AND e.event_time >= (({first} - ({month} - 1))::timestamp AT TIME ZONE {tz})
               AND e.event_time < (({last} + 1)::timestamp AT TIME ZONE {tz})
@@ -93,7 +93,7 @@ async def get_active_users(
         GROUP BY days.day
         ORDER BY days.day
     """
-    rows = await run_read_only(connection, sql, params.values)
+    rows = await fetch_read_only(connection, sql, params.values, "the date range or the filters")
     zone = ZoneInfo(timezone)
     return [
         ActiveUsersDay(

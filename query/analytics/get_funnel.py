@@ -65,7 +65,8 @@ from query.analytics.filters import (
     validate_filters,
     validate_key,
 )
-from query.analytics.get_trends import DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT, STATEMENT_TIMEOUT
+from query.analytics.get_trends import DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT
+from query.analytics.reading import PERSON_SQL, fetch_read_only, person_joins, validate_date_range
 from query.errors import BadUserInputError
 
 MIN_STEPS = 2
@@ -161,26 +162,7 @@ def validate(spec: FunnelSpec) -> None:
         raise BadUserInputError(
             f"breakdownLimit must be between 1 and {MAX_BREAKDOWN_LIMIT}, got {spec.breakdown_limit}"
         )
-    for name, value in (("from", spec.date_from), ("to", spec.date_to)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
-    if spec.date_to <= spec.date_from:
-        raise BadUserInputError("dateRange.to must be after dateRange.from")
-
-
-async def _run(connection: asyncpg.Connection, sql: str, params: Params) -> list[asyncpg.Record]:
-    try:
-        async with connection.transaction(readonly=True):
-            await connection.execute(
-                "SELECT set_config('statement_timeout', $1, true)",
-                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms",
-            )
-            return await connection.fetch(sql, *params.values)
-    except asyncpg.QueryCanceledError:
-        raise BadUserInputError(
-            f"the query took longer than {STATEMENT_TIMEOUT.total_seconds():.0f} s;"
-            " narrow the date range, the window, the steps or the breakdown"
-        ) from None
+    validate_date_range(spec.date_from, spec.date_to)
 
 
 def _best_attempts_sql(spec: FunnelSpec, params: Params) -> str:
@@ -199,9 +181,7 @@ def _best_attempts_sql(spec: FunnelSpec, params: Params) -> str:
         for k, step in enumerate(spec.steps, start=1)
     )
     step_filters = (item for step in spec.steps for item in step.filters)
-    person_join = ""
-    if needs_person((*spec.filters, *step_filters), spec.breakdown):
-        person_join = f"LEFT JOIN persons p ON p.id = pdi.person_id AND p.project_id = {project}"
+    joins = person_joins(project, traits=needs_person((*spec.filters, *step_filters), spec.breakdown))
     breakdown = "NULL::text" if spec.breakdown is None else property_text(spec.breakdown, params, sources)
     # STRICT needs every event of the person (any other event breaks a step); ORDERED only the step events.
     only_steps = ""
@@ -210,11 +190,8 @@ def _best_attempts_sql(spec: FunnelSpec, params: Params) -> str:
         only_steps = f"AND e.event = ANY({names})"
     ctes = [
         f"""ev AS (
-            SELECT coalesce('p:' || pdi.person_id::text, 'd:' || e.distinct_id) AS person, e.event_time AS t,
-                   {flags}, {breakdown} AS bd
-            FROM events e
-            LEFT JOIN person_distinct_ids pdi ON pdi.project_id = e.project_id AND pdi.distinct_id = e.distinct_id
-            {person_join}
+            SELECT {PERSON_SQL} AS person, e.event_time AS t, {flags}, {breakdown} AS bd
+            FROM events e {joins}
             WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL {only_steps}
               AND e.event_time >= {date_from} AND e.event_time <= {last}
         )""",
@@ -254,6 +231,9 @@ def _best_attempts_sql(spec: FunnelSpec, params: Params) -> str:
     return "WITH " + ",\n".join(ctes)
 
 
+_NARROW = "the date range, the window, the steps or the breakdown"
+
+
 async def get_funnel(connection: asyncpg.Connection, spec: FunnelSpec) -> FunnelResult:
     validate(spec)
     params = Params()
@@ -289,7 +269,7 @@ async def get_funnel(connection: asyncpg.Connection, spec: FunnelSpec) -> Funnel
             FROM tagged GROUP BY rank
             ORDER BY rank
         """
-    rows = await _run(connection, sql, params)
+    rows = await fetch_read_only(connection, sql, params.values, _NARROW)
     overall, groups = rows[0], rows[1:]
     return FunnelResult(
         steps=_steps(spec, overall),
@@ -367,7 +347,7 @@ async def get_funnel_dropoffs(
         FROM page
         ORDER BY page.person COLLATE "C"
     """
-    rows = await _run(connection, sql, params)
+    rows = await fetch_read_only(connection, sql, params.values, _NARROW)
     has_next = len(rows) > first
     rows = rows[:first]
     persons = [

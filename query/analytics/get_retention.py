@@ -30,11 +30,10 @@ Both events take optional property filters (`filters.py`), applied to the start
 and to the return events respectively. Persons are resolved through
 `person_distinct_ids` (an unmapped distinct id is its own person) and bot
 events are excluded, as everywhere in analytics. All counting is one SQL
-statement under the trends `STATEMENT_TIMEOUT`.
+statement under `reading.STATEMENT_TIMEOUT`.
 """
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -44,8 +43,8 @@ import asyncpg
 
 from query.analytics._params import Params
 from query.analytics.filters import PropertyFilter, Sources, filters_sql, needs_person, validate_filters
-from query.analytics.get_trends import STATEMENT_TIMEOUT
 from query.analytics.intervals import Interval, get_bucket_range
+from query.analytics.reading import PERSON_SQL, fetch_read_only, person_joins, validate_date_range
 from query.errors import BadUserInputError
 
 
@@ -65,10 +64,6 @@ MAX_PERIODS = {RetentionPeriod.DAY: 90, RetentionPeriod.WEEK: 52, RetentionPerio
 
 MAX_COHORTS = 400
 """Most cohorts (periods of the date range) one query may ask for."""
-
-PERSON_SQL = "coalesce('p:' || pdi.person_id::text, 'd:' || e.distinct_id)"
-"""The person of an event, as get_trends' UNIQUE_PERSONS: prefixed so a distinct id spelled like a uuid stays apart."""
-
 
 @dataclass(frozen=True)
 class EventSpec:
@@ -93,37 +88,6 @@ class RetentionCohort:
     cohort_start: datetime
     size: int
     values: list[RetentionValue]
-
-
-def validate_date_range(date_from: datetime, date_to: datetime) -> None:
-    for name, value in (("from", date_from), ("to", date_to)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
-    if date_to <= date_from:
-        raise BadUserInputError("dateRange.to must be after dateRange.from")
-
-
-def person_joins(filters: Sequence[PropertyFilter], project: str) -> str:
-    """Joins giving `pdi` (always) and `p` (when a filter reads person traits) for events `e`."""
-    joins = "LEFT JOIN person_distinct_ids pdi ON pdi.project_id = e.project_id AND pdi.distinct_id = e.distinct_id"
-    if needs_person(tuple(filters)):
-        joins += f" LEFT JOIN persons p ON p.id = pdi.person_id AND p.project_id = {project}"
-    return joins
-
-
-async def run_read_only(connection: asyncpg.Connection, sql: str, values: list[object]) -> list[asyncpg.Record]:
-    """One statement in a read-only transaction under STATEMENT_TIMEOUT, as get_trends runs its own."""
-    try:
-        async with connection.transaction(readonly=True):
-            await connection.execute(
-                "SELECT set_config('statement_timeout', $1, true)",
-                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms",
-            )
-            return await connection.fetch(sql, *values)
-    except asyncpg.QueryCanceledError:
-        raise BadUserInputError(
-            f"the query took longer than {STATEMENT_TIMEOUT.total_seconds():.0f} s; narrow the date range or filters"
-        ) from None
 
 
 async def get_retention(
@@ -179,7 +143,7 @@ async def get_retention(
     if mode is RetentionMode.RECURRING:
         starts = f"""
             SELECT DISTINCT {PERSON_SQL} AS person, {local_period("e.event_time")} AS cohort
-            FROM events e {person_joins(start.filters, project)}
+            FROM events e {person_joins(project, traits=needs_person(start.filters))}
             WHERE {start_where} AND e.event_time >= {start_instant}
         """
     else:
@@ -188,7 +152,7 @@ async def get_retention(
             SELECT person, {local_period("first_time")} AS cohort
             FROM (
                 SELECT {PERSON_SQL} AS person, min(e.event_time) AS first_time
-                FROM events e {person_joins(start.filters, project)}
+                FROM events e {person_joins(project, traits=needs_person(start.filters))}
                 WHERE {start_where}
                 GROUP BY 1
             ) AS firsts
@@ -197,7 +161,7 @@ async def get_retention(
     return_event = params.add(returning.event, "text")
     returns = f"""
         SELECT DISTINCT {PERSON_SQL} AS person, {local_period("e.event_time")} AS local_period
-        FROM events e {person_joins(returning.filters, project)}
+        FROM events e {person_joins(project, traits=needs_person(returning.filters))}
         WHERE e.project_id = {project} AND NOT e.is_bot AND e.event = {return_event} AND e.distinct_id IS NOT NULL
           AND e.event_time >= {start_instant} AND e.event_time < {returns_end}
           AND {filters_sql(returning.filters, params, Sources())}
@@ -234,7 +198,7 @@ async def get_retention(
         WHERE grid.local_period AT TIME ZONE {tz} <= now()
         ORDER BY grid.cohort, grid.k
     """
-    rows = await run_read_only(connection, sql, params.values)
+    rows = await fetch_read_only(connection, sql, params.values, "the date range or the filters")
     zone = ZoneInfo(timezone)
     cohorts: list[RetentionCohort] = []
     for row in rows:

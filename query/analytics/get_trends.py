@@ -28,7 +28,7 @@ series use the current period's buckets: each holds the events that happened
 exactly one period length earlier, so both lines share one x axis. With a
 breakdown, the previous period is split by the current period's top values.
 
-Every statement runs under `STATEMENT_TIMEOUT`, so a huge query fails alone
+Every statement runs under `reading.STATEMENT_TIMEOUT`, so a huge query fails alone
 instead of piling up database load.
 """
 
@@ -54,6 +54,7 @@ from query.analytics.filters import (
     validate_key,
 )
 from query.analytics.intervals import Bucketing, BucketRange, Interval, get_bucket_range
+from query.analytics.reading import PERSON_SQL, person_joins, read_only, validate_date_range
 from query.errors import BadUserInputError
 
 MAX_SERIES = 20
@@ -65,9 +66,6 @@ MAX_BREAKDOWN_LIMIT = 50
 
 MAX_POINTS = 200_000
 """Most points one answer may hold (series x breakdown values x periods x buckets)."""
-
-STATEMENT_TIMEOUT = timedelta(seconds=30)
-"""Longest any trends SQL statement may run."""
 
 ALL_EVENTS_LABEL = "All events"
 
@@ -159,27 +157,17 @@ async def get_trends(
     )
     zone = ZoneInfo(timezone)
     results = []
-    try:
-        async with connection.transaction(readonly=True):
-            await connection.execute(
-                "SELECT set_config('statement_timeout', $1, true)",
-                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms",
+    async with read_only(connection, "the date range, the filters or the breakdown"):
+        buckets = await get_bucket_range(connection, interval, timezone, date_from, date_to)
+        groups = (breakdown_limit + 1) if breakdown is not None else 1
+        points = len(series) * groups * (2 if compare else 1) * buckets.count
+        if points > MAX_POINTS:
+            raise BadUserInputError(
+                f"the answer would hold up to {points} points; at most {MAX_POINTS} are allowed:"
+                " use a larger interval, fewer series or a smaller breakdown limit"
             )
-            buckets = await get_bucket_range(connection, interval, timezone, date_from, date_to)
-            groups = (breakdown_limit + 1) if breakdown is not None else 1
-            points = len(series) * groups * (2 if compare else 1) * buckets.count
-            if points > MAX_POINTS:
-                raise BadUserInputError(
-                    f"the answer would hold up to {points} points; at most {MAX_POINTS} are allowed:"
-                    " use a larger interval, fewer series or a smaller breakdown limit"
-                )
-            for spec in series:
-                results.extend(await _fetch_series(connection, query, spec, buckets, zone))
-    except asyncpg.QueryCanceledError:
-        raise BadUserInputError(
-            f"the query took longer than {STATEMENT_TIMEOUT.total_seconds():.0f} s;"
-            " narrow the date range, the filters or the breakdown"
-        ) from None
+        for spec in series:
+            results.extend(await _fetch_series(connection, query, spec, buckets, zone))
     return results
 
 
@@ -229,11 +217,7 @@ def _validate(
         validate_key(breakdown.key, "breakdown")
     if not 1 <= breakdown_limit <= MAX_BREAKDOWN_LIMIT:
         raise BadUserInputError(f"breakdownLimit must be between 1 and {MAX_BREAKDOWN_LIMIT}, got {breakdown_limit}")
-    for name, value in (("from", date_from), ("to", date_to)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
-    if date_to <= date_from:
-        raise BadUserInputError("dateRange.to must be after dateRange.from")
+    validate_date_range(date_from, date_to)
 
 
 async def _fetch_series(
@@ -364,12 +348,10 @@ async def _fetch_raw(
 
     joins = ""
     person = "NULL::text"
-    if spec.math is Math.UNIQUE_PERSONS or needs_person(filters, query.breakdown):
-        joins = "LEFT JOIN person_distinct_ids pdi ON pdi.project_id = e.project_id AND pdi.distinct_id = e.distinct_id"
-        if needs_person(filters, query.breakdown):
-            joins += f" LEFT JOIN persons p ON p.id = pdi.person_id AND p.project_id = {project}"
-        # Prefixed so a distinct id spelled like a person's uuid is still someone else.
-        person = "coalesce('p:' || pdi.person_id::text, 'd:' || e.distinct_id)"
+    traits = needs_person(filters, query.breakdown)
+    if spec.math is Math.UNIQUE_PERSONS or traits:
+        joins = person_joins(project, traits=traits)
+        person = PERSON_SQL
     value = "NULL::float8"
     if spec.math.needs_property:
         value = property_number(PropertyRef(spec.property_name or ""), params, sources)

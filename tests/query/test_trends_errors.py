@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from query.analytics import get_trends
+from query.analytics import reading
 from storage.projects import CreatedProject
 from tests.query.graphql_client import error_codes, execute
 from tests.query.test_trends_math import TRENDS_FULL
@@ -136,7 +136,7 @@ async def test_statement_timeout_is_bad_user_input_not_a_hung_server(
     client: httpx.AsyncClient, project: CreatedProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The server runs in this process: a 1 ms limit makes any real statement time out.
-    monkeypatch.setattr(get_trends, "STATEMENT_TIMEOUT", timedelta(milliseconds=1))
+    monkeypatch.setattr(reading, "STATEMENT_TIMEOUT", timedelta(milliseconds=1))
     minutes = {"from": "2024-05-01T00:00:00Z", "to": "2024-05-04T11:20:00Z"}
 
     body = await trends(
