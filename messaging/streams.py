@@ -7,7 +7,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from config import Settings
@@ -94,6 +94,23 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
     await ensure_stream(js, events_stream_config(settings))
     await ensure_stream(js, dead_letter_stream_config(settings))
+
+
+async def bind_pull_subscription(
+    js: JetStreamContext, subject: str, *, durable: str, stream: str, config: ConsumerConfig, patience: float = 10
+) -> JetStreamContext.PullSubscription:
+    """Bind a pull subscription to a durable consumer (creating it if needed), retrying while JetStream
+    is not ready yet (e.g. the stream is still being declared by another service at boot)."""
+    delay = 0.2
+    while True:
+        try:
+            return await js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        except (NatsError, OSError) as error:
+            if delay > patience:
+                raise
+            logger.warning("cannot bind consumer %s yet (%r); retrying in %.1fs", durable, error, delay)
+            await asyncio.sleep(delay)
+            delay *= 2
 
 
 async def connect_jetstream(settings: Settings, *, name: str, within: float = 60.0) -> tuple[NATS, JetStreamContext]:

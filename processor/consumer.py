@@ -11,43 +11,23 @@ refuses) is retried alone and, after `max_deliveries`, dead-lettered.
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 
-import asyncpg
 from nats.aio.msg import Msg
-from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from config import Settings
 from messaging.names import Names
+from messaging.streams import bind_pull_subscription
+from processor.backoff import DATA_ERRORS, until_available
 from processor.dead_letters import dead_letter
 from processor.transform import UnprocessableMessage, decode, rows_from_batch
 from processor.writer import EventWriter
 from trackmint.v1 import batch_pb2
 
 logger = logging.getLogger(__name__)
-
-# PostgreSQL refusing the data itself: retrying the same rows cannot help.
-_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
-
-
-def _is_unavailable(error: BaseException) -> bool:
-    return isinstance(
-        error,
-        OSError
-        | asyncpg.InterfaceError
-        | asyncpg.PostgresConnectionError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.OperatorInterventionError
-        | asyncpg.InsufficientResourcesError
-        # What asyncpg raises when the server ends a connection in the middle of a COPY.
-        | asyncpg.InternalClientError
-        | TimeoutError,
-    )
-
 
 @dataclass
 class ProcessorStats:
@@ -89,21 +69,11 @@ class EventConsumer:
 
     async def subscribe(self) -> None:
         """Bind one pull subscription per worker to the shared durable consumer (creating it if needed)."""
-        delay = 0.2
         while len(self._subscriptions) < self._workers:
-            try:
-                self._subscriptions.append(await self._js.pull_subscribe(
-                    self._names.events_subjects,
-                    durable=self._names.processor_consumer,
-                    stream=self._names.events_stream,
-                    config=self.consumer_config(),
-                ))
-            except (NatsError, OSError) as error:
-                if delay > 10:
-                    raise
-                logger.warning("cannot bind the consumer yet (%r); retrying in %.1fs", error, delay)
-                await asyncio.sleep(delay)
-                delay *= 2
+            self._subscriptions.append(await bind_pull_subscription(
+                self._js, self._names.events_subjects, durable=self._names.processor_consumer,
+                stream=self._names.events_stream, config=self.consumer_config(),
+            ))
 
     def stop(self) -> None:
         """Finish the batch in hand, ack it, and leave the loop."""
@@ -146,7 +116,7 @@ class EventConsumer:
         rows = [row for _, message_rows in decoded for row in message_rows]
         try:
             stored = await self._write_until_available(rows, [msg for msg, _ in decoded])
-        except _DATA_ERRORS as error:
+        except DATA_ERRORS as error:
             logger.warning("batch refused by PostgreSQL (%s); storing its messages one by one", error)
             for msg, message_rows in decoded:
                 await self._process_alone(msg, message_rows)
@@ -160,7 +130,7 @@ class EventConsumer:
     async def _process_alone(self, msg: Msg, rows: list[tuple]) -> None:
         try:
             stored = await self._write_until_available(rows, [msg])
-        except _DATA_ERRORS as error:
+        except DATA_ERRORS as error:
             deliveries = msg.metadata.num_delivered if msg.metadata else 1
             if deliveries < self._max_deliveries:
                 await self._reject(msg, f"refused by PostgreSQL: {error}")
@@ -177,7 +147,7 @@ class EventConsumer:
         for index, row in enumerate(rows):
             try:
                 self.stats.events_stored += await self._write_until_available([row], [msg])
-            except _DATA_ERRORS as error:
+            except DATA_ERRORS as error:
                 refused[index] = str(error)
         if refused:
             envelope = decode(msg.data)
@@ -194,19 +164,11 @@ class EventConsumer:
 
     async def _write_until_available(self, rows: list[tuple], in_hand: list[Msg]) -> int:
         """Write, backing off while the database is unreachable; data errors propagate."""
-        delay = 0.1
-        while True:
-            try:
-                return await self._writer.write(rows)
-            except Exception as error:
-                if not _is_unavailable(error):
-                    raise
-                self.stats.database_retries += 1
-                logger.warning("database unavailable (%r); retrying in %.1fs", error, delay)
-            # Keep the messages ours while we wait, so they are not redelivered elsewhere meanwhile.
-            await asyncio.gather(*(msg.in_progress() for msg in in_hand), return_exceptions=True)
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, self._retry_max)
+        return await until_available(lambda: self._writer.write(rows), in_hand, self._retry_max, self._note_retry)
+
+    def _note_retry(self, error: BaseException, delay: float) -> None:
+        self.stats.database_retries += 1
+        logger.warning("database unavailable (%r); retrying in %.1fs", error, delay)
 
     async def _reject(self, msg: Msg, reason: str) -> None:
         deliveries = msg.metadata.num_delivered if msg.metadata else 1

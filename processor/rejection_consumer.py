@@ -10,26 +10,27 @@ dead-letter stream for the dead-letter stream).
 
 import asyncio
 import logging
-import random
 from datetime import UTC, datetime
 
 import asyncpg
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError as NatsConnectionClosedError
-from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from config import Settings
 from messaging.names import Names
+from messaging.streams import bind_pull_subscription
+from processor.backoff import DATA_ERRORS, until_available
 from processor.rejections import RejectedRow, rows_from_message, store_rejected
 
 logger = logging.getLogger(__name__)
 
-_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
-_UNAVAILABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-                asyncpg.InternalClientError, TimeoutError)
+
+
+def _note_retry(error: BaseException, delay: float) -> None:
+    logger.warning("database unavailable for rejected events (%r); retrying in %.1fs", error, delay)
 
 
 class RejectionConsumer:
@@ -57,21 +58,11 @@ class RejectionConsumer:
         )
 
     async def subscribe(self) -> None:
-        delay = 0.2
-        while self._subscription is None:
-            try:
-                self._subscription = await self._js.pull_subscribe(
-                    self._names.dead_letter_filter,
-                    durable=self._names.rejections_consumer,
-                    stream=self._names.dead_letter_stream,
-                    config=self.consumer_config(),
-                )
-            except (NatsError, OSError) as error:
-                if delay > 10:
-                    raise
-                logger.warning("cannot bind the rejections consumer yet (%r); retrying in %.1fs", error, delay)
-                await asyncio.sleep(delay)
-                delay *= 2
+        if self._subscription is None:
+            self._subscription = await bind_pull_subscription(
+                self._js, self._names.dead_letter_filter, durable=self._names.rejections_consumer,
+                stream=self._names.dead_letter_stream, config=self.consumer_config(),
+            )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -103,12 +94,12 @@ class RejectionConsumer:
         by_message = [(msg, self._rows(msg, now)) for msg in messages]
         try:
             await self._store_until_available([row for _, rows in by_message for row in rows], messages)
-        except _DATA_ERRORS as error:
+        except DATA_ERRORS as error:
             logger.warning("rejected events refused by PostgreSQL (%s); storing message by message", error)
             for msg, rows in by_message:
                 try:
                     await self._store_until_available(rows, [msg])
-                except _DATA_ERRORS as alone:
+                except DATA_ERRORS as alone:
                     self.refused_messages += 1
                     logger.error("dropping dead letter %s that PostgreSQL refuses: %s", msg.subject, alone)
                     await msg.term()
@@ -122,14 +113,5 @@ class RejectionConsumer:
         return rows_from_message(self._names, msg.subject, msg.data, msg.headers, sequence, now)
 
     async def _store_until_available(self, rows: list[RejectedRow], in_hand: list[Msg]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await store_rejected(self._pool, rows)
-                self.rows_stored += len(rows)
-                return
-            except _UNAVAILABLE as error:
-                logger.warning("database unavailable for rejected events (%r); retrying in %.1fs", error, delay)
-            await asyncio.gather(*(msg.in_progress() for msg in in_hand), return_exceptions=True)
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, self._retry_max)
+        await until_available(lambda: store_rejected(self._pool, rows), in_hand, self._retry_max, _note_retry)
+        self.rows_stored += len(rows)
