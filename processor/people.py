@@ -1,4 +1,4 @@
-"""Persons and sessions for the events a write newly stored, in the writer's transaction.
+"""Persons, sessions and daily active persons for the events a write newly stored, in the writer's transaction.
 
 Bot events are left out: analytics exclude them, so they make no persons and
 no sessions. Projects are handled in sorted order so that concurrent writers
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from processor.active_persons import merge_active_persons, record_active_persons
 from processor.facts import EventFacts, facts_of, is_bot_row, row_key
 from processor.identity import resolve_persons
 from processor.sessions import follow_merges, record_sessions
@@ -76,10 +77,13 @@ class PeopleRecorder:
             facts = by_project[project]
             resolution = await resolve_persons(connection, project, facts, mappings[project])
             await follow_merges(connection, project, resolution.merges)
+            if resolution.merges:
+                await merge_active_persons(connection, project, resolution.merges)
             stats.persons_created += resolution.created
             stats.merges += len(resolution.merges)
             keyed = keyed or any(fact.session_id for fact in facts)
             derived = derived or not all(fact.session_id for fact in facts)
         # Every person of the batch is resolved (and locked): sessions for all projects at once.
         await record_sessions(connection, keyed=keyed, derived=derived)
+        await record_active_persons(connection)
         return stats

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from processor.active_persons import CREATE_FRESH_DAYS
 from processor.event_definitions import record_event_properties
 from processor.identity import IdentityRace
 from processor.people import PeopleRecorder, PeopleStats
@@ -94,6 +95,7 @@ async def prepare_connection(connection: asyncpg.Connection) -> None:
     """Pool `init` hook: the staging tables live as long as the connection."""
     await connection.execute(CREATE_STAGING)
     await connection.execute(CREATE_FRESH)
+    await connection.execute(CREATE_FRESH_DAYS)
 
 
 class EventWriter:

@@ -116,10 +116,13 @@ _UNCHANGED = object()
 
 
 async def update_project(
-    connection: asyncpg.Connection | asyncpg.Pool, project_id: UUID, organization_id: UUID, *,
+    pool: asyncpg.Pool, project_id: UUID, organization_id: UUID, *,
     name: str | None = None, timezone: str | None = None, rate_limit: "int | object | None" = _UNCHANGED,
 ) -> ProjectRow | None:
     """Change the given fields (None name/timezone: unchanged; rate_limit None: back to the ingest default).
+
+    A new timezone re-counts the daily-active-persons rollup in it, in the same transaction, so queries
+    never see days of one timezone with the setting of another.
 
     None if the organization owns no such project.
     """
@@ -128,12 +131,19 @@ async def update_project(
     keep_rate = rate_limit is _UNCHANGED
     if not keep_rate:
         check_rate_limit(rate_limit)  # type: ignore[arg-type]
-    row = await connection.fetchrow(
-        "UPDATE projects SET name = coalesce($3, name), timezone = coalesce($4, timezone),"
-        " rate_limit_events_per_second = CASE WHEN $5 THEN rate_limit_events_per_second ELSE $6::integer END"
-        f" WHERE id = $1 AND organization_id = $2 RETURNING {_COLUMNS}",
-        project_id, organization_id, name, timezone, keep_rate, None if keep_rate else rate_limit,
-    )
+    async with pool.acquire() as connection, connection.transaction():
+        before = await connection.fetchval(
+            "SELECT timezone FROM projects WHERE id = $1 AND organization_id = $2 FOR UPDATE",
+            project_id, organization_id,
+        )
+        row = await connection.fetchrow(
+            "UPDATE projects SET name = coalesce($3, name), timezone = coalesce($4, timezone),"
+            " rate_limit_events_per_second = CASE WHEN $5 THEN rate_limit_events_per_second ELSE $6::integer END"
+            f" WHERE id = $1 AND organization_id = $2 RETURNING {_COLUMNS}",
+            project_id, organization_id, name, timezone, keep_rate, None if keep_rate else rate_limit,
+        )
+        if row is not None and timezone is not None and timezone != before:
+            await connection.execute("SELECT rebuild_active_persons($1)", project_id)
     return _project(row) if row else None
 
 
@@ -151,7 +161,7 @@ async def delete_project(connection: asyncpg.Connection, project_id: UUID, organ
         if not owned:
             return False
         for table in ("events", "event_message_ids", "event_counts", "sessions", "person_distinct_ids", "persons",
-                      "event_properties"):
+                      "event_properties", "person_days", "active_person_counts"):
             await connection.execute(f"DELETE FROM {table} WHERE project_id = $1", project_id)
         await connection.execute("DELETE FROM projects WHERE id = $1", project_id)
     return True

@@ -1,4 +1,4 @@
-"""Generated events, written the way the processor writes them: log rows plus the minute rollup."""
+"""Generated events, written the way the processor writes them: log rows plus the rollups."""
 
 import json
 import random
@@ -26,6 +26,12 @@ class GeneratedEvent:
     is_bot: bool = False
     browser: str | None = None
     page_path: str | None = None
+    # More enriched columns, for top lists; None where a test does not care.
+    referrer_domain: str | None = None
+    country: str | None = None
+    device_type: str | None = None
+    os: str | None = None
+    utm_source: str | None = None
 
     @property
     def type(self) -> int:
@@ -75,6 +81,11 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
             "is_bot",
             "browser",
             "page_path",
+            "referrer_domain",
+            "country",
+            "device_type",
+            "os",
+            "utm_source",
         ],
         records=[
             (
@@ -91,6 +102,11 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
                 event.is_bot,
                 event.browser,
                 event.page_path,
+                event.referrer_domain,
+                event.country,
+                event.device_type,
+                event.os,
+                event.utm_source,
             )
             for event in events
         ],
@@ -106,6 +122,7 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
         """,
         project_id,
     )
+    await connection.execute("SELECT rebuild_active_persons($1)", project_id)
 
 
 @dataclass(frozen=True)
@@ -126,6 +143,8 @@ async def insert_persons(connection: asyncpg.Connection, project_id: UUID, perso
         "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES ($1, $2, $3)",
         [(project_id, distinct_id, person.id) for person in persons for distinct_id in person.distinct_ids],
     )
+    # The daily-active-persons rollup as the processor would have kept it for these persons.
+    await connection.execute("SELECT rebuild_active_persons($1)", project_id)
 
 
 PLANS = ("free", "pro", "Pro", "énterprise 🚀", "日本語")
