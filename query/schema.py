@@ -12,15 +12,19 @@ from query.accounts.queries import AccountsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
 from query.funnels.queries import FunnelsQuery
+from query.journeys.queries import JourneysQuery
 from query.members.mutations import MembersMutation
 from query.members.queries import MembersQuery
 from query.persons.mutations import PersonsMutation
 from query.persons.queries import PersonsQuery
 from query.projects.mutations import ProjectsMutation
 from query.projects.queries import ProjectsQuery
+from query.realtime.queries import RealtimeQuery
 from query.retention.queries import ActiveUsersQuery, RetentionQuery
 from query.schemas.mutations import SchemasMutation
 from query.schemas.queries import SchemasQuery
+from query.sessions.queries import SessionsQuery
+from query.toplists.queries import TopListsQuery
 from query.trends.queries import TrendsQuery
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,10 @@ class Query(
     MembersQuery,
     PersonsQuery,
     SchemasQuery,
+    SessionsQuery,
+    TopListsQuery,
+    JourneysQuery,
+    RealtimeQuery,
 ):
     pass
 
@@ -65,10 +73,22 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, (QueryError, GraphQLError))
 
 
+def _document_error_code(error: GraphQLError) -> str:
+    """The code of an error in the client's document itself, as Apollo names them."""
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"  # a variable's value does not fit its type (a wrong enum value, a missing field)
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 class QuerySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Expected errors are the client's business; only the unexpected ones are worth a log line.
         for error in errors:
+            in_document = error.original_error is None or isinstance(error.original_error, GraphQLError)
+            if in_document and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": _document_error_code(error)}
             if _is_unexpected(error):
                 logger.error("query failed: %s at %s", error.message, error.path, exc_info=error.original_error)
             else:

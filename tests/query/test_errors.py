@@ -123,3 +123,25 @@ async def test_unexpected_failures_are_masked(
     assert "Nowhere/Nope" not in str(body)
     assert any(record.name == "query.schema" and record.levelname == "ERROR" for record in caplog.records)
     assert "extensions" not in body["errors"][0] or "code" not in body["errors"][0]["extensions"]
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "code"),
+    [
+        ("{ trends(", {}, "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", {}, "GRAPHQL_VALIDATION_FAILED"),
+        # An operator that does not exist, sent as a variable: the value itself is wrong.
+        (
+            "query($f: [PropertyFilterInput!]) { activeUsers(projectId: \"x\","
+            " dateRange: {from: \"2026-01-01T00:00:00Z\", to: \"2026-01-02T00:00:00Z\"}, filters: $f) { day } }",
+            {"f": [{"key": "plan", "operator": "LIKE", "value": ["pro"]}]},
+            "BAD_USER_INPUT",
+        ),
+    ],
+)
+async def test_errors_in_the_document_itself_carry_a_code(
+    client: httpx.AsyncClient, document: str, variables: dict, code: str
+) -> None:
+    body = await execute(client, document, **variables)
+
+    assert error_codes(body) == [code]

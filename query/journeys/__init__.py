@@ -1,0 +1,1 @@
+"""GraphQL for journeys: one person's sessions with their events, and the top paths after or before an event."""

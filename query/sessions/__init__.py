@@ -1,0 +1,1 @@
+"""GraphQL for the sessions summary: counts, durations, bounce rate, entry and exit pages."""

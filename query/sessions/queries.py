@@ -1,0 +1,49 @@
+"""Sessions summary query."""
+
+import strawberry
+
+from query.access import load_project
+from query.analytics.get_sessions import DEFAULT_LIMIT, get_sessions
+from query.context import QueryContext
+from query.permissions import CanReadAnalytics, IsAuthenticated
+from query.sessions.types import SessionDimension, SessionFilterInput, SessionsSummary
+from query.trends.types import DateRangeInput, Interval
+
+
+@strawberry.type
+class SessionsQuery:
+    @strawberry.field(
+        description=(
+            "Sessions whose start lies in the date range [from, to): totals, an optional breakdown by one session"
+            " dimension (top breakdownLimit values plus Other), an optional series by interval in the project's"
+            " timezone, and the top entry and exit pages. Bots have no sessions. The range may span at most"
+            " two years; the limits are 1 to 100."
+        ),
+        permission_classes=[IsAuthenticated, CanReadAnalytics],
+    )
+    async def sessions_summary(
+        self,
+        info: strawberry.Info[QueryContext, None],
+        project_id: strawberry.ID,
+        date_range: DateRangeInput,
+        filters: list[SessionFilterInput] | None = None,
+        breakdown: SessionDimension | None = None,
+        breakdown_limit: int = DEFAULT_LIMIT,
+        interval: Interval | None = None,
+        pages_limit: int = DEFAULT_LIMIT,
+    ) -> SessionsSummary:
+        project = await load_project(info.context, project_id)
+        async with info.context.pool.acquire() as connection:
+            result = await get_sessions(
+                connection,
+                project_id=project.id,
+                timezone=project.timezone,
+                date_from=date_range.from_,
+                date_to=date_range.to,
+                filters=[item.to_filter() for item in filters or []],
+                breakdown=breakdown,
+                breakdown_limit=breakdown_limit,
+                interval=interval,
+                pages_limit=pages_limit,
+            )
+        return SessionsSummary.from_result(result)
