@@ -366,3 +366,24 @@ async def resolve_persons(
     created = sum(1 for state in plan.persons.values() if state.is_new and state.merged_into is None)
     merges = [(loser, plan.live(winner)) for loser, winner in plan.merges if not plan.persons[loser].is_new]
     return Resolution(person_of, merges, created)
+
+
+async def reassign_events(connection: asyncpg.Connection, project_id: str, merges: list[tuple[UUID, UUID]]) -> None:
+    """Give the stored events of merged persons to their survivors.
+
+    Found through the survivors' distinct ids (which now include the losers'), one equality lookup on the
+    events' distinct-id index each: a plan that holds whatever the statistics say.
+    """
+    if not merges:
+        return
+    project = UUID(project_id)
+    losers = sorted({loser for loser, _ in merges})
+    rows = await connection.fetch(
+        "SELECT distinct_id, person_id FROM person_distinct_ids WHERE project_id = $1 AND person_id = ANY($2::uuid[])"
+        " ORDER BY distinct_id",
+        project, sorted({winner for _, winner in merges}),
+    )
+    await connection.executemany(
+        "UPDATE events SET person_id = $3 WHERE project_id = $1 AND distinct_id = $2 AND person_id = ANY($4::uuid[])",
+        [(project, row["distinct_id"], row["person_id"], losers) for row in rows],
+    )

@@ -13,7 +13,7 @@ import asyncpg
 
 from processor.active_persons import merge_active_persons, record_active_persons
 from processor.facts import EventFacts, facts_of, is_bot_row, row_key
-from processor.identity import resolve_persons
+from processor.identity import reassign_events, resolve_persons
 from processor.sessions import follow_merges, record_sessions
 
 TraitMappings = dict[str, list[tuple[str, str]]]
@@ -79,6 +79,7 @@ class PeopleRecorder:
             await follow_merges(connection, project, resolution.merges)
             if resolution.merges:
                 await merge_active_persons(connection, project, resolution.merges)
+                await reassign_events(connection, project, resolution.merges)
             stats.persons_created += resolution.created
             stats.merges += len(resolution.merges)
             keyed = keyed or any(fact.session_id for fact in facts)

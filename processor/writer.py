@@ -2,9 +2,9 @@
 same transaction.
 
 Rows are COPYed into a per-connection temporary table, then one statement
-records the new message ids (the de-duplication index), inserts only those
-events, and adds them to the per-minute `event_counts` rollup; the events it
-newly stored then update persons and sessions (processor/people.py). Keys are taken
+records the new message ids (the de-duplication index); the events they carry
+update persons and sessions (processor/people.py), and are then inserted with
+their person and added to the per-minute `event_counts` rollup. Keys are taken
 in sorted order so concurrent processors do not deadlock each other; if
 PostgreSQL still picks a victim, the whole transaction is retried.
 """
@@ -49,27 +49,37 @@ CREATE_FRESH = (
     " ON COMMIT DELETE ROWS"
 )
 
-STORE_STAGED = f"""
+# The staged rows whose message id is new: recorded in the de-duplication index and in `fresh_events`,
+# which persons, sessions and the events themselves are then written for.
+RECORD_FRESH = """
 WITH fresh AS (
     INSERT INTO event_message_ids (project_id, message_id)
     SELECT project_id, message_id FROM staging_events ORDER BY project_id, message_id
     ON CONFLICT DO NOTHING
     RETURNING project_id, message_id
-), stored AS (
-    INSERT INTO events ({_COLUMNS})
-    SELECT {_SELECTED}
-    FROM staging_events s JOIN fresh f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    RETURNING project_id, message_id, event, event_time, is_bot
-), counted AS (
-    INSERT INTO event_counts (project_id, event, minute, is_bot, count)
-    SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
-    FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
-    RETURNING 1
-), noted AS (
-    INSERT INTO fresh_events (project_id, message_id) SELECT project_id, message_id FROM stored
 )
-SELECT project_id::text, message_id FROM stored
+INSERT INTO fresh_events (project_id, message_id) SELECT project_id, message_id FROM fresh
+RETURNING project_id::text, message_id
+"""
+
+# After identity: each fresh event with its person (none for bots), and the minute rollup.
+STORE_FRESH = f"""
+WITH stored AS (
+    INSERT INTO events ({_COLUMNS}, person_id)
+    SELECT {_SELECTED}, m.person_id
+    FROM staging_events s
+    JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
+    -- One primary-key lookup per event whatever the statistics say (as in processor/sessions.py).
+    LEFT JOIN LATERAL (
+        SELECT m.person_id FROM person_distinct_ids m
+        WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id AND NOT s.is_bot LIMIT 1
+    ) m ON true
+    RETURNING project_id, event, event_time, is_bot
+)
+INSERT INTO event_counts (project_id, event, minute, is_bot, count)
+SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
+FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
 """
 
 _RETRYABLE_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, IdentityRace)
@@ -124,9 +134,11 @@ class EventWriter:
                     await self._ensure_partitions(connection, rows)
                     async with connection.transaction():
                         await connection.copy_records_to_table("staging_events", records=rows, columns=STAGING_COLUMNS)
-                        fresh = {(record[0], record[1]) for record in await connection.fetch(STORE_STAGED)}
+                        fresh = {(record[0], record[1]) for record in await connection.fetch(RECORD_FRESH)}
                         await record_event_properties(connection)
                         people = await self.people.record(connection, rows, fresh)
+                        if fresh:
+                            await connection.execute(STORE_FRESH)
                 self.people_stats.add(people)
                 return len(fresh)
             except _RETRYABLE_CONFLICTS as error:

@@ -66,7 +66,7 @@ from query.analytics.filters import (
     validate_key,
 )
 from query.analytics.get_trends import DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT
-from query.analytics.reading import PERSON_SQL, fetch_read_only, person_joins, validate_date_range
+from query.analytics.reading import PERSON_LABEL_SQL, PERSON_SQL, fetch_read_only, person_joins, validate_date_range
 from query.errors import BadUserInputError
 
 MIN_STEPS = 2
@@ -165,7 +165,7 @@ def validate(spec: FunnelSpec) -> None:
     validate_date_range(spec.date_from, spec.date_to)
 
 
-def _best_attempts_sql(spec: FunnelSpec, params: Params) -> str:
+def _best_attempts_sql(spec: FunnelSpec, params: Params, person: str = PERSON_SQL) -> str:
     """CTEs ending in `best`: one row per person (person, bd, reached, t1..tN) for their best attempt."""
     sources = Sources()
     n = len(spec.steps)
@@ -190,7 +190,7 @@ def _best_attempts_sql(spec: FunnelSpec, params: Params) -> str:
         only_steps = f"AND e.event = ANY({names})"
     ctes = [
         f"""ev AS (
-            SELECT {PERSON_SQL} AS person, e.event_time AS t, {flags}, {breakdown} AS bd
+            SELECT {person} AS person, e.event_time AS t, {flags}, {breakdown} AS bd
             FROM events e {joins}
             WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL {only_steps}
               AND e.event_time >= {date_from} AND e.event_time <= {last}
@@ -325,7 +325,8 @@ async def get_funnel_dropoffs(
     if not 1 <= first <= MAX_DROPOFFS_PAGE:
         raise BadUserInputError(f"first must be between 1 and {MAX_DROPOFFS_PAGE}, got {first}")
     params = Params()
-    base = _best_attempts_sql(spec, params)
+    # Persons named as text (p:<id> or d:<distinct id>), the order and the cursor of the list.
+    base = _best_attempts_sql(spec, params, PERSON_LABEL_SQL)
     after_condition = ""
     if after is not None:
         after_condition = f'AND person COLLATE "C" > {params.add(_decode_cursor(after), "text")} COLLATE "C"'

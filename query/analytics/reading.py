@@ -13,9 +13,17 @@ from query.errors import BadUserInputError
 STATEMENT_TIMEOUT = timedelta(seconds=30)
 """Longest an analytics statement may run."""
 
-PERSON_SQL = "coalesce('p:' || pdi.person_id::text, 'd:' || e.distinct_id)"
-"""The person of event `e` (needs `person_joins`): prefixed so a distinct id spelled like a person's uuid
-stays someone else, and an unmapped distinct id counts as its own person."""
+WORK_MEM = "64MB"
+"""Memory each sort or hash of an analytics statement may use before spilling to disk."""
+
+PERSON_SQL = "coalesce(e.person_id, md5('d:' || e.distinct_id)::uuid)"
+"""The person of event `e` as a uuid: the one the processor stored with it (kept current through merges); a
+non-bot event stored without one (written before identity existed, or by hand) counts its distinct id as its
+own person, under a uuid derived from it that no person row has."""
+
+PERSON_LABEL_SQL = "coalesce('p:' || e.person_id::text, 'd:' || e.distinct_id)"
+"""The person of event `e` as text that names it: `p:<person id>`, or `d:<distinct id>` for a distinct id
+without a person. Slower to sort and hash than PERSON_SQL: only where the person must be named."""
 
 
 def validate_date_range(date_from: datetime, date_to: datetime) -> None:
@@ -27,11 +35,10 @@ def validate_date_range(date_from: datetime, date_to: datetime) -> None:
 
 
 def person_joins(project: str, *, traits: bool) -> str:
-    """Joins giving `pdi` for events `e`, and `p` (the person's row) when `traits` are read."""
-    joins = "LEFT JOIN person_distinct_ids pdi ON pdi.project_id = e.project_id AND pdi.distinct_id = e.distinct_id"
-    if traits:
-        joins += f" LEFT JOIN persons p ON p.id = pdi.person_id AND p.project_id = {project}"
-    return joins
+    """The join giving `p`, the person's row of event `e`, when its traits are read."""
+    if not traits:
+        return ""
+    return f"LEFT JOIN persons p ON p.id = e.person_id AND p.project_id = {project}"
 
 
 @asynccontextmanager
@@ -39,10 +46,12 @@ async def read_only(connection: asyncpg.Connection, narrow: str) -> AsyncIterato
     """A read-only transaction under STATEMENT_TIMEOUT; a timeout becomes BAD_USER_INPUT saying what to `narrow`."""
     try:
         async with connection.transaction(readonly=True):
-            # JIT compiling costs hundreds of milliseconds for our wide statements, more than it saves.
+            # JIT compiling costs hundreds of milliseconds for our wide statements, more than it saves;
+            # sorts and hashes of a month of events spill to disk with the default 4 MB.
             await connection.execute(
-                "SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true)",
-                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms",
+                "SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true),"
+                " set_config('work_mem', $2, true)",
+                f"{int(STATEMENT_TIMEOUT.total_seconds() * 1000)}ms", WORK_MEM,
             )
             yield
     except asyncpg.QueryCanceledError:

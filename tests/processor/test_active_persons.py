@@ -1,4 +1,5 @@
-"""The daily-active-persons rollup: exact under any arrival order, concurrent writers, merges and timezone changes."""
+"""Each event's person and the daily-active-persons rollup: exact under any arrival order, concurrent writers,
+merges and timezone changes."""
 
 import asyncio
 import random
@@ -109,6 +110,14 @@ async def test_rollup_equals_a_recomputation_whatever_the_arrival_order_writers_
     merges = await db.fetchval("SELECT count(*) FROM persons WHERE project_id = $1 AND merged_into IS NOT NULL",
                                project)
     assert merges >= 3  # identifies after anonymous browsing and the aliases merged persons
+    # Every stored event carries its person as identity finally resolved it (merges rewrote the older ones).
+    stale = await db.fetch(
+        "SELECT e.distinct_id, e.person_id, m.person_id AS current FROM events e"
+        " LEFT JOIN person_distinct_ids m ON m.project_id = e.project_id AND m.distinct_id = e.distinct_id"
+        " WHERE e.project_id = $1 AND e.person_id IS DISTINCT FROM CASE WHEN e.is_bot THEN NULL ELSE m.person_id END",
+        project,
+    )
+    assert stale == []
     # No merged person keeps days; a rebuild from the events finds exactly the same rows.
     kept = await person_days(db, project)
     live = {row["id"] for row in await db.fetch(

@@ -122,6 +122,17 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
         """,
         project_id,
     )
+    await attribute_events(connection, project_id)
+
+
+async def attribute_events(connection: asyncpg.Connection, project_id: UUID) -> None:
+    """Each non-bot event's person and the daily-active-persons rollup, as the processor would have left them."""
+    await connection.execute(
+        "UPDATE events e SET person_id = m.person_id FROM person_distinct_ids m"
+        " WHERE e.project_id = $1 AND m.project_id = $1 AND m.distinct_id = e.distinct_id AND NOT e.is_bot"
+        " AND e.person_id IS DISTINCT FROM m.person_id",
+        project_id,
+    )
     await connection.execute("SELECT rebuild_active_persons($1)", project_id)
 
 
@@ -143,8 +154,7 @@ async def insert_persons(connection: asyncpg.Connection, project_id: UUID, perso
         "INSERT INTO person_distinct_ids (project_id, distinct_id, person_id) VALUES ($1, $2, $3)",
         [(project_id, distinct_id, person.id) for person in persons for distinct_id in person.distinct_ids],
     )
-    # The daily-active-persons rollup as the processor would have kept it for these persons.
-    await connection.execute("SELECT rebuild_active_persons($1)", project_id)
+    await attribute_events(connection, project_id)
 
 
 PLANS = ("free", "pro", "Pro", "énterprise 🚀", "日本語")
