@@ -163,9 +163,14 @@ async def get_sessions(
     end = params.add(date_to, "timestamptz")
     parts = [f"SELECT 'total' AS part, 0::int8 AS rank, NULL::text AS value, false AS is_other,"
              f" NULL::timestamptz AS bucket, {_STATS} FROM chosen x"]
+    # Only the columns the parts read: the rows are sorted for every median and grouping.
+    wanted = {"id", "person_id", "duration_seconds", "is_bounce", "pageview_count", "event_count", "started_at",
+              "entry_page", "exit_page"}
+    if breakdown is not None:
+        wanted.add(_COLUMNS[breakdown])
     ctes = [
         f"""chosen AS (
-            SELECT * FROM sessions x
+            SELECT {", ".join(f"x.{column}" for column in sorted(wanted))} FROM sessions x
             WHERE x.project_id = {project} AND x.started_at >= {start} AND x.started_at < {end}
               AND {_filters_sql(filters, params)}
         )"""

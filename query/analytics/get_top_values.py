@@ -130,9 +130,11 @@ async def get_top_values(
               AND e.event_time < {params.add(date_to, 'timestamptz')}
               AND {filters_sql(tuple(filters), params, sources)}
         ),
+        -- Distinct (value, person) pairs first, hashed: counting distinct persons per value then needs no sort.
+        pairs AS (SELECT v, person, count(*) AS events FROM ev GROUP BY v, person),
         top AS (
-            SELECT v, count(*) AS events, count(DISTINCT person) AS persons
-            FROM ev WHERE v IS NOT NULL
+            SELECT v, sum(events)::int8 AS events, count(*) AS persons
+            FROM pairs WHERE v IS NOT NULL
             GROUP BY v
             ORDER BY events DESC, v COLLATE "C"
             LIMIT {params.add(limit, 'int8')}
@@ -142,9 +144,10 @@ async def get_top_values(
                    NULL::int8 AS without_persons
             FROM top
             UNION ALL
-            SELECT true, NULL, count(*), count(DISTINCT person), count(*) FILTER (WHERE v IS NULL),
-                   count(DISTINCT person) FILTER (WHERE v IS NULL)
-            FROM ev
+            SELECT true, NULL, coalesce(sum(events), 0)::int8,
+                   (SELECT count(*) FROM (SELECT DISTINCT person FROM pairs) AS persons),
+                   coalesce(sum(events) FILTER (WHERE v IS NULL), 0)::int8, count(*) FILTER (WHERE v IS NULL)
+            FROM pairs
         ) AS answer
         ORDER BY is_summary, events DESC, value COLLATE "C"
     """
