@@ -4,7 +4,7 @@ same transaction.
 Rows are COPYed into a per-connection temporary table, then one statement
 records the new message ids (the de-duplication index); the events they carry
 update persons and sessions (processor/people.py), and are then inserted with
-their person and added to the per-minute `event_counts` rollup. Keys are taken
+their person and added to the per-minute and per-hour rollups. Keys are taken
 in sorted order so concurrent processors do not deadlock each other; if
 PostgreSQL still picks a victim, the whole transaction is retried.
 """
@@ -62,7 +62,8 @@ INSERT INTO fresh_events (project_id, message_id) SELECT project_id, message_id 
 RETURNING project_id::text, message_id
 """
 
-# After identity: each fresh event with its person (none for bots), and the minute rollup.
+# After identity: each fresh event with its person (none for bots), and the minute and hour rollups.
+# The writer's session is in UTC, so date_trunc cuts UTC hours.
 STORE_FRESH = f"""
 WITH stored AS (
     INSERT INTO events ({_COLUMNS}, person_id)
@@ -75,11 +76,16 @@ WITH stored AS (
         WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id AND NOT s.is_bot LIMIT 1
     ) m ON true
     RETURNING project_id, event, event_time, is_bot
+), by_minute AS (
+    INSERT INTO event_counts (project_id, event, minute, is_bot, count)
+    SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
+    FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
 )
-INSERT INTO event_counts (project_id, event, minute, is_bot, count)
-SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
+INSERT INTO event_counts_hourly (project_id, event, hour, is_bot, count)
+SELECT project_id, event, date_trunc('hour', event_time), is_bot, count(*)
 FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
+ON CONFLICT (project_id, event, hour, is_bot) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count
 """
 
 _RETRYABLE_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, IdentityRace)

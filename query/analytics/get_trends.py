@@ -70,6 +70,7 @@ MAX_POINTS = 200_000
 ALL_EVENTS_LABEL = "All events"
 
 _MINUTE = timedelta(minutes=1)
+_HOUR = timedelta(hours=1)
 
 
 class Math(enum.Enum):
@@ -268,6 +269,35 @@ async def _fetch_series(
     return results
 
 
+def _buckets_on_whole_hours(query: _Query, buckets: BucketRange) -> bool:
+    """Whether every bucket of the range starts on a whole UTC hour."""
+    if query.interval is Interval.MINUTE:
+        return False
+    if query.interval.is_absolute:  # hours: whole hours apart from the first bucket on
+        return buckets.first == _floor_hour(buckets.first)
+    # Local calendar starts: on whole UTC hours where the zone's offset there is whole hours (either side
+    # of a DST change landing on the start).
+    zone = ZoneInfo(query.timezone)
+    local = buckets.first
+    while local <= buckets.last:
+        if any(local.replace(tzinfo=zone, fold=fold).utcoffset() % _HOUR for fold in (0, 1)):
+            return False
+        if query.interval is Interval.MONTH:
+            local = local.replace(year=local.year + local.month // 12, month=local.month % 12 + 1)
+        else:
+            local += timedelta(days=7 if query.interval is Interval.WEEK else 1)
+    return True
+
+
+def _ceil_hour(value: datetime) -> datetime:
+    floor = _floor_hour(value)
+    return floor if floor == value else floor + _HOUR
+
+
+def _floor_hour(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def _ceil_minute(value: datetime) -> datetime:
     floor = _floor_minute(value)
     return floor if floor == value else floor + _MINUTE
@@ -304,6 +334,14 @@ async def _fetch_total(
         raw_ranges = [(date_from, date_to), (date_to, date_to)]
         whole_from = whole_to = date_to
 
+    # Whole UTC hours inside the whole minutes come from the hourly rollup when no bucket boundary cuts an
+    # hour: every bucket starts on a whole UTC hour (zones with whole-hour offsets, intervals of an hour or
+    # more) and the shift is whole hours.
+    hours_from, hours_to = _ceil_hour(whole_from), _floor_hour(whole_to)
+    if hours_from >= hours_to or shift % _HOUR or not _buckets_on_whole_hours(query, buckets):
+        hours_from = hours_to = whole_to
+    minute_ranges = [(whole_from, hours_from), (hours_to, whole_to)]
+
     params = Params()
     bucketing = Bucketing(query.interval, query.timezone, params)
     project = params.add(query.project_id, "uuid")
@@ -312,8 +350,10 @@ async def _fetch_total(
         f"(event_time >= {params.add(start, 'timestamptz')} AND event_time < {params.add(end, 'timestamptz')})"
         for start, end in raw_ranges
     )
-    rollup_from = params.add(whole_from, "timestamptz")
-    rollup_to = params.add(whole_to, "timestamptz")
+    minute_conditions = " OR ".join(
+        f"(minute >= {params.add(start, 'timestamptz')} AND minute < {params.add(end, 'timestamptz')})"
+        for start, end in minute_ranges
+    )
     sql = f"""
         WITH counts AS (
             SELECT {bucketing.bucket_of(_shifted("event_time", shift, params))} AS bucket, count(*) AS n
@@ -321,15 +361,23 @@ async def _fetch_total(
             WHERE project_id = {project} {event_filter} AND NOT is_bot AND ({raw_conditions})
             GROUP BY 1
             UNION ALL
-            -- Summed per minute first: the bucket (a time zone conversion) is then computed once per minute,
-            -- not once per event name and minute.
+            -- Summed per minute (hour) first: the bucket (a time zone conversion) is then computed once per
+            -- minute, not once per event name and minute.
             SELECT {bucketing.bucket_of(_shifted("minute", shift, params))} AS bucket, sum(n) AS n
             FROM (
                 SELECT minute, sum(count) AS n FROM event_counts
-                WHERE project_id = {project} {event_filter} AND NOT is_bot
-                  AND minute >= {rollup_from} AND minute < {rollup_to}
+                WHERE project_id = {project} {event_filter} AND NOT is_bot AND ({minute_conditions})
                 GROUP BY minute
             ) AS minutes
+            GROUP BY 1
+            UNION ALL
+            SELECT {bucketing.bucket_of(_shifted("hour", shift, params))} AS bucket, sum(n) AS n
+            FROM (
+                SELECT hour, sum(count) AS n FROM event_counts_hourly
+                WHERE project_id = {project} {event_filter} AND NOT is_bot
+                  AND hour >= {params.add(hours_from, 'timestamptz')} AND hour < {params.add(hours_to, 'timestamptz')}
+                GROUP BY hour
+            ) AS hours
             GROUP BY 1
         ),
         buckets AS ({bucketing.series_sql(buckets)})

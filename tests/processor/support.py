@@ -56,3 +56,21 @@ async def events_by_minute(db: asyncpg.Connection, project_id) -> dict[tuple, in
         project_id,
     )
     return {(row["event"], row["minute"]): row["total"] for row in rows}
+
+
+async def rollup_by_hour(db: asyncpg.Connection, project_id) -> dict[tuple, int]:
+    rows = await db.fetch(
+        "SELECT event, hour, sum(count)::int AS count FROM event_counts_hourly WHERE project_id = $1 GROUP BY 1, 2",
+        project_id,
+    )
+    return {(row["event"], row["hour"]): row["count"] for row in rows}
+
+
+async def events_by_hour(db: asyncpg.Connection, project_id) -> dict[tuple, int]:
+    """The hourly rollup recomputed from the stored events (UTC hours)."""
+    rows = await db.fetch(
+        "SELECT event, date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,"
+        " count(*)::int AS total FROM events WHERE project_id = $1 GROUP BY 1, 2",
+        project_id,
+    )
+    return {(row["event"], row["hour"]): row["total"] for row in rows}

@@ -23,9 +23,11 @@ from tests.payloads import auth, batch_of, ingest_stub
 from tests.polling import eventually, stored_count
 from tests.processor.support import (
     envelope,
+    events_by_hour,
     events_by_minute,
     publish,
     rollup,
+    rollup_by_hour,
     rollup_by_minute,
     track_events,
 )
@@ -91,6 +93,7 @@ async def test_processor_killed_between_commit_and_ack_stores_everything_exactly
     assert await stored_count(db, project_id) == 120
     assert await rollup(db, project_id) == {"signup": 120}
     assert await rollup_by_minute(db, project_id) == await events_by_minute(db, project_id)
+    assert await rollup_by_hour(db, project_id) == await events_by_hour(db, project_id)
     assert (stats.messages, stats.events_stored, stats.duplicates) == (6, 40, 80)
 
 
@@ -220,6 +223,7 @@ async def test_postgres_outage_is_retried_with_backoff_and_everything_stored_onc
     assert await stored_count(db, project_id) == total
     assert await rollup(db, project_id) == {"signup": total}
     assert await rollup_by_minute(db, project_id) == await events_by_minute(db, project_id)
+    assert await rollup_by_hour(db, project_id) == await events_by_hour(db, project_id)
     assert processor.consumer.stats.database_retries > 0
     assert processor.consumer.stats.dead_letters == 0
 

@@ -12,8 +12,10 @@ from tests.polling import stored_count
 from tests.processor.support import (
     distinct_stored_count,
     envelope,
+    events_by_hour,
     events_by_minute,
     rollup,
+    rollup_by_hour,
     rollup_by_minute,
 )
 
@@ -32,6 +34,7 @@ def rows_for(project_id, count: int, names=("signup", "purchase", "view"), *, sp
 
 async def assert_rollup_matches_events(db, project_id) -> None:
     assert await rollup_by_minute(db, project_id) == await events_by_minute(db, project_id)
+    assert await rollup_by_hour(db, project_id) == await events_by_hour(db, project_id)
 
 
 async def test_writing_the_same_rows_twice_stores_and_counts_them_once(writer_pool, db):

@@ -122,6 +122,16 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
         """,
         project_id,
     )
+    await connection.execute(
+        """
+        INSERT INTO event_counts_hourly (project_id, event, hour, is_bot, count)
+        SELECT project_id, event, date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', is_bot, count(*)
+        FROM events WHERE project_id = $1
+        GROUP BY 1, 2, 3, 4
+        ON CONFLICT (project_id, event, hour, is_bot) DO UPDATE SET count = EXCLUDED.count
+        """,
+        project_id,
+    )
     await attribute_events(connection, project_id)
 
 

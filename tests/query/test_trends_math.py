@@ -340,6 +340,7 @@ async def test_only_unfiltered_total_reads_the_rollup(
     minute = datetime(2024, 5, 1, 12, tzinfo=UTC)
     await insert_events(db, project.project_id, [GeneratedEvent(minute, "only", "signup", {"plan": "pro"})])
     await db.execute("UPDATE event_counts SET count = 7 WHERE project_id = $1", project.project_id)
+    await db.execute("UPDATE event_counts_hourly SET count = 7 WHERE project_id = $1", project.project_id)
     date_range = {"from": "2024-05-01T00:00:00Z", "to": "2024-05-02T00:00:00Z"}
 
     async def total(**options: Any) -> list[float]:
