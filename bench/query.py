@@ -71,7 +71,11 @@ def queries(project_id: uuid.UUID, start: datetime, end: datetime, heavy_person:
         "retention_8_weeks": (2000, lambda c: get_retention(
             c, start=EventSpec("$pageview"), returning=EventSpec("$pageview"), period=RetentionPeriod.WEEK,
             periods=8, mode=RetentionMode.FIRST_TIME, **common)),
+        "retention_8_weeks_signup_to_order": (2000, lambda c: get_retention(
+            c, start=EventSpec("signup"), returning=EventSpec("order_completed"), period=RetentionPeriod.WEEK,
+            periods=8, mode=RetentionMode.FIRST_TIME, **common)),
         "active_users_dau_wau_mau": (300, lambda c: get_active_users(c, **common)),
+        "active_users_of_pageviews": (300, lambda c: get_active_users(c, event="$pageview", **common)),
         "sessions_summary": (1000, lambda c: get_sessions(c, **common, interval=Interval.DAY)),
         "sessions_by_channel": (1000, lambda c: get_sessions(c, **common,
                                                              breakdown=SessionDimension.REFERRER_CHANNEL)),

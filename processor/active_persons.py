@@ -1,8 +1,9 @@
 """Daily active persons, kept exact as events are stored, in the writer's transaction.
 
-`person_days` holds one row per person and local day (project timezone) with a
-non-bot event; `active_person_counts` holds, per day, DAU and the changes of WAU
-and MAU that one person-day causes (see `active_person_changes` in migration
+`person_event_days` holds one row per person, event name and local day (project
+timezone) with such a non-bot event; `person_days` one row per person and day;
+`active_person_counts`, per day, DAU and the changes of WAU and MAU that one
+person-day causes (see `active_person_changes` in migration
 0008). A new day changes its own contribution and the one of the person's next
 day (whose previous day it becomes), so the counts are corrected by subtracting
 the old contributions of the person's days from the earliest new one on and
@@ -31,7 +32,7 @@ FROM (SELECT DISTINCT project_id FROM fresh_events ORDER BY project_id) AS proje
 
 _RECORD_DAYS = """
 WITH candidate AS (
-    SELECT DISTINCT s.project_id, m.person_id,
+    SELECT DISTINCT s.project_id, s.event, m.person_id,
            (('epoch'::timestamptz + s.event_time * interval '1 microsecond') AT TIME ZONE p.timezone)::date AS day
     FROM staging_events s
     JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
@@ -42,9 +43,13 @@ WITH candidate AS (
         WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id LIMIT 1
     ) m
     WHERE NOT s.is_bot
+), by_event AS (
+    INSERT INTO person_event_days (project_id, event, day, person_id)
+    SELECT project_id, event, day, person_id FROM candidate ORDER BY 1, 2, 3, 4
+    ON CONFLICT DO NOTHING
 ), added AS (
     INSERT INTO person_days (project_id, person_id, day)
-    SELECT project_id, person_id, day FROM candidate ORDER BY 1, 2, 3
+    SELECT DISTINCT project_id, person_id, day FROM candidate ORDER BY 1, 2, 3
     ON CONFLICT DO NOTHING
     RETURNING project_id, person_id, day
 )
@@ -114,6 +119,12 @@ INSERT INTO person_days (project_id, person_id, day)
 SELECT $1, $3, day FROM moved ORDER BY day ON CONFLICT DO NOTHING
 """
 
+_MOVE_EVENT_DAYS = """
+WITH moved AS (DELETE FROM person_event_days WHERE project_id = $1 AND person_id = $2 RETURNING event, day)
+INSERT INTO person_event_days (project_id, event, day, person_id)
+SELECT $1, event, day, $3 FROM moved ORDER BY event, day ON CONFLICT DO NOTHING
+"""
+
 
 async def record_active_persons(connection: asyncpg.Connection) -> None:
     """Add the newly stored events (in `fresh_events`, `staging_events`) to the rollup; persons resolved first."""
@@ -130,4 +141,5 @@ async def merge_active_persons(
     for loser, winner in merges:
         await connection.execute(_ADD_CHANGES.format(changes=_OF_PERSONS), project, [loser, winner], -1)
         await connection.execute(_MOVE_DAYS, project, loser, winner)
+        await connection.execute(_MOVE_EVENT_DAYS, project, loser, winner)
         await connection.execute(_ADD_CHANGES.format(changes=_OF_PERSONS), project, [winner], 1)

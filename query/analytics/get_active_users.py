@@ -14,9 +14,9 @@ property filters (`filters.py`). Persons as in trends' UNIQUE_PERSONS.
 Without an event or filters, the answer comes from the daily-active-persons
 rollup the processor keeps exact (processor/active_persons.py): DAU per day and
 the day-by-day changes of WAU and MAU, summed up to each day, a few rows per day
-whatever the traffic. With an event or filters, one SQL statement over the raw
-events: the local days joined to the distinct (person, local day) pairs of the
-window.
+whatever the traffic. With an event, the distinct (person, local day) pairs of
+the window come from the `person_event_days` rollup, or with filters from the
+raw events, and are turned into the same day-by-day changes in SQL.
 """
 
 from collections.abc import Sequence
@@ -36,8 +36,8 @@ from query.errors import BadUserInputError
 MAX_DAYS = 400
 """Most days one active-users query may span."""
 
-WEEK_DAYS = 7
 MONTH_DAYS = 30
+"""The trailing window of MAU (WAU's 7 days and MAU's 30 are in `active_person_changes`, migration 0008)."""
 
 
 @dataclass(frozen=True)
@@ -119,27 +119,49 @@ async def _from_events(
     tz = params.add(timezone, "text")
     first = params.add(first_day, "date")
     last = params.add(last_day, "date")
-    week = params.add(WEEK_DAYS, "int4")
-    month = params.add(MONTH_DAYS, "int4")
-    event_filter = "" if event is None else f"AND e.event = {params.add(event, 'text')}"
-    sql = f"""
-        WITH activity AS (
+    window_start = f"({first} - {params.add(MONTH_DAYS - 1, 'int4')})"
+    if event is not None and not filters:
+        # One event, no filters: its (person, local day) pairs are the processor's rollup.
+        activity = f"""
+            SELECT DISTINCT person_id AS person, day FROM person_event_days
+            WHERE project_id = {project} AND event = {params.add(event, 'text')}
+              AND day >= {window_start} AND day <= {last}
+        """
+    else:
+        event_filter = "" if event is None else f"AND e.event = {params.add(event, 'text')}"
+        activity = f"""
             SELECT DISTINCT {PERSON_SQL} AS person, (e.event_time AT TIME ZONE {tz})::date AS day
             FROM events e {person_joins(project, traits=needs_person(filters))}
             WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL {event_filter}
-              AND e.event_time >= (({first} - ({month} - 1))::timestamp AT TIME ZONE {tz})
+              AND e.event_time >= ({window_start}::timestamp AT TIME ZONE {tz})
               AND e.event_time < (({last} + 1)::timestamp AT TIME ZONE {tz})
               AND {filters_sql(filters, params, Sources())}
+        """
+    # Each (person, day) of the window adds what `active_person_changes` says (as the rollup does); a
+    # person's previous day before the window is unknown, which changes nothing on the days asked for.
+    sql = f"""
+        WITH activity AS ({activity}),
+        marked AS (SELECT day, lag(day) OVER (PARTITION BY person ORDER BY day) AS previous FROM activity),
+        changes AS (
+            SELECT c.at AS day, sum(c.dau) AS dau, sum(c.wau_change) AS wau_change, sum(c.mau_change) AS mau_change
+            FROM marked CROSS JOIN LATERAL active_person_changes(marked.day, marked.previous) c
+            GROUP BY c.at
         ),
-        days AS (SELECT d::date AS day FROM generate_series({first}::timestamp, {last}::timestamp, '1 day') AS d)
-        SELECT days.day::timestamp AT TIME ZONE {tz} AS day,
-               count(DISTINCT a.person) FILTER (WHERE a.day = days.day) AS dau,
-               count(DISTINCT a.person) FILTER (WHERE a.day > days.day - {week}) AS wau,
-               count(DISTINCT a.person) AS mau,
-               coalesce(count(DISTINCT a.person) FILTER (WHERE a.day = days.day)::float8
-                        / nullif(count(DISTINCT a.person), 0), 0) AS stickiness
-        FROM days LEFT JOIN activity a ON a.day > days.day - {month} AND a.day <= days.day
-        GROUP BY days.day
-        ORDER BY days.day
+        days AS (
+            SELECT d.day, coalesce(c.dau, 0) AS dau,
+                   sum(coalesce(c.wau_change, 0)) OVER running AS wau,
+                   sum(coalesce(c.mau_change, 0)) OVER running AS mau
+            FROM (
+                SELECT day FROM changes WHERE day <= {last}
+                UNION
+                SELECT generate_series({first}::timestamp, {last}::timestamp, '1 day')::date
+            ) d
+            LEFT JOIN changes c ON c.day = d.day
+            WINDOW running AS (ORDER BY d.day)
+        )
+        SELECT day::timestamp AT TIME ZONE {tz} AS day, dau::int8 AS dau, wau::int8 AS wau, mau::int8 AS mau,
+               coalesce(dau::float8 / nullif(mau, 0), 0) AS stickiness
+        FROM days WHERE day >= {first}
+        ORDER BY day
     """
     return await fetch_read_only(connection, sql, params.values, "the date range or the filters")

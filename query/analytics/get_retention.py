@@ -27,10 +27,11 @@ Bounds: periods 1..90 days, 1..52 weeks or 1..24 months; at most MAX_COHORTS
 cohorts; anything else is BAD_USER_INPUT.
 
 Both events take optional property filters (`filters.py`), applied to the start
-and to the return events respectively. Persons are resolved through
-`person_distinct_ids` (an unmapped distinct id is its own person) and bot
-events are excluded, as everywhere in analytics. All counting is one SQL
-statement under `reading.STATEMENT_TIMEOUT`.
+and to the return events respectively. Persons are the events' (`reading.PERSON_SQL`)
+and bot events are excluded, as everywhere in analytics. All counting is one SQL
+statement under `reading.STATEMENT_TIMEOUT`. Since periods are whole local days,
+without filters it reads the processor's `person_event_days` rollup (one row per
+person, event and local day) instead of the events themselves.
 """
 
 import enum
@@ -136,6 +137,55 @@ async def get_retention(
         return f"date_trunc({unit}, {column} AT TIME ZONE {tz})"
 
     start_event = params.add(start.event, "text")
+    return_event = params.add(returning.event, "text")
+    if not start.filters and not returning.filters:
+        starts, returns = _from_person_event_days(mode, project, start_event, return_event, unit, first, last,
+                                                  step, count)
+    else:
+        starts, returns = _from_events(mode, params, project, tz, start, returning, start_event, return_event,
+                                       local_period, start_instant, cohorts_end, returns_end)
+    sql = _RETENTION.format(starts=starts, returns=returns, offset=_OFFSETS[period], step=step, first=first,
+                            last=last, count=count, tz=tz)
+    rows = await fetch_read_only(connection, sql, params.values, "the date range or the filters")
+    return _cohorts(rows, ZoneInfo(timezone))
+
+
+def _from_person_event_days(
+    mode: RetentionMode, project: str, start_event: str, return_event: str, unit: str, first: str, last: str,
+    step: str, count: str,
+) -> tuple[str, str]:
+    """(cohorts, returns) from the daily rollup: periods are whole local days, so its days say it all."""
+    cohorts_end = f"(({last} + {step})::date)"
+    returns_end = f"(({last} + {step} * {count})::date)"
+    if mode is RetentionMode.RECURRING:
+        starts = f"""
+            SELECT DISTINCT person_id AS person, date_trunc({unit}, day::timestamp) AS cohort
+            FROM person_event_days
+            WHERE project_id = {project} AND event = {start_event}
+              AND day >= {first}::date AND day < {cohorts_end}
+        """
+    else:
+        # No lower bound: the first-ever start event may lie long before the range.
+        starts = f"""
+            SELECT person_id AS person, date_trunc({unit}, min(day)::timestamp) AS cohort
+            FROM person_event_days
+            WHERE project_id = {project} AND event = {start_event} AND day < {cohorts_end}
+            GROUP BY person_id
+            HAVING min(day) >= {first}::date
+        """
+    returns = f"""
+        SELECT DISTINCT person_id AS person, date_trunc({unit}, day::timestamp) AS local_period
+        FROM person_event_days
+        WHERE project_id = {project} AND event = {return_event} AND day >= {first}::date AND day < {returns_end}
+    """
+    return starts, returns
+
+
+def _from_events(
+    mode: RetentionMode, params: Params, project: str, tz: str, start: EventSpec, returning: EventSpec,
+    start_event: str, return_event: str, local_period, start_instant: str, cohorts_end: str, returns_end: str,
+) -> tuple[str, str]:
+    """(cohorts, returns) from raw events, where filters on their properties apply."""
     start_where = f"""
         e.project_id = {project} AND NOT e.is_bot AND e.event = {start_event} AND e.distinct_id IS NOT NULL
           AND e.event_time < {cohorts_end} AND {filters_sql(start.filters, params, Sources())}
@@ -158,7 +208,6 @@ async def get_retention(
             ) AS firsts
             WHERE first_time >= {start_instant}
         """
-    return_event = params.add(returning.event, "text")
     returns = f"""
         SELECT DISTINCT {PERSON_SQL} AS person, {local_period("e.event_time")} AS local_period
         FROM events e {person_joins(project, traits=needs_person(returning.filters))}
@@ -166,40 +215,46 @@ async def get_retention(
           AND e.event_time >= {start_instant} AND e.event_time < {returns_end}
           AND {filters_sql(returning.filters, params, Sources())}
     """
-    if period is RetentionPeriod.MONTH:
-        offset = (
-            "((extract(year FROM r.local_period) - extract(year FROM c.cohort)) * 12"
-            " + extract(month FROM r.local_period) - extract(month FROM c.cohort))::int"
-        )
-    elif period is RetentionPeriod.WEEK:
-        offset = "((r.local_period::date - c.cohort::date) / 7)"
-    else:
-        offset = "(r.local_period::date - c.cohort::date)"
-    sql = f"""
-        WITH cohorts AS ({starts}),
-        returns AS ({returns}),
-        sizes AS (SELECT cohort, count(*) AS size FROM cohorts GROUP BY cohort),
-        retained AS (
-            SELECT c.cohort, {offset} AS k, count(DISTINCT c.person) AS n
-            FROM cohorts c JOIN returns r ON r.person = c.person AND r.local_period >= c.cohort
-            GROUP BY 1, 2
-        ),
-        grid AS (
-            SELECT cohort, k, cohort + {step} * k AS local_period
-            FROM generate_series({first}, {last}, {step}) AS cohort
-            CROSS JOIN generate_series(0, {count} - 1) AS k
-        )
-        SELECT grid.cohort AT TIME ZONE {tz} AS cohort_start, grid.k,
-               grid.local_period AT TIME ZONE {tz} AS period_start,
-               coalesce(sizes.size, 0) AS size, coalesce(retained.n, 0) AS n
-        FROM grid
-        LEFT JOIN sizes ON sizes.cohort = grid.cohort
-        LEFT JOIN retained ON retained.cohort = grid.cohort AND retained.k = grid.k
-        WHERE grid.local_period AT TIME ZONE {tz} <= now()
-        ORDER BY grid.cohort, grid.k
-    """
-    rows = await fetch_read_only(connection, sql, params.values, "the date range or the filters")
-    zone = ZoneInfo(timezone)
+    return starts, returns
+
+
+# How many periods after its cohort's a return's period is (r: returns, c: cohorts).
+_OFFSETS = {
+    RetentionPeriod.MONTH: (
+        "((extract(year FROM r.local_period) - extract(year FROM c.cohort)) * 12"
+        " + extract(month FROM r.local_period) - extract(month FROM c.cohort))::int"
+    ),
+    RetentionPeriod.WEEK: "((r.local_period::date - c.cohort::date) / 7)",
+    RetentionPeriod.DAY: "(r.local_period::date - c.cohort::date)",
+}
+
+_RETENTION = """
+    WITH cohorts AS ({starts}),
+    returns AS ({returns}),
+    sizes AS (SELECT cohort, count(*) AS size FROM cohorts GROUP BY cohort),
+    retained AS (
+        -- (person, period) pairs are distinct on both sides: a plain count counts persons.
+        SELECT c.cohort, {offset} AS k, count(*) AS n
+        FROM cohorts c JOIN returns r ON r.person = c.person AND r.local_period >= c.cohort
+        GROUP BY 1, 2
+    ),
+    grid AS (
+        SELECT cohort, k, cohort + {step} * k AS local_period
+        FROM generate_series({first}, {last}, {step}) AS cohort
+        CROSS JOIN generate_series(0, {count} - 1) AS k
+    )
+    SELECT grid.cohort AT TIME ZONE {tz} AS cohort_start, grid.k,
+           grid.local_period AT TIME ZONE {tz} AS period_start,
+           coalesce(sizes.size, 0) AS size, coalesce(retained.n, 0) AS n
+    FROM grid
+    LEFT JOIN sizes ON sizes.cohort = grid.cohort
+    LEFT JOIN retained ON retained.cohort = grid.cohort AND retained.k = grid.k
+    WHERE grid.local_period AT TIME ZONE {tz} <= now()
+    ORDER BY grid.cohort, grid.k
+"""
+
+
+def _cohorts(rows: list[asyncpg.Record], zone: ZoneInfo) -> list[RetentionCohort]:
     cohorts: list[RetentionCohort] = []
     for row in rows:
         cohort_start = row["cohort_start"].astimezone(zone)

@@ -39,6 +39,11 @@ async def person_days(db: asyncpg.Connection, project_id) -> set[tuple]:
         "SELECT person_id, day FROM person_days WHERE project_id = $1", project_id)}
 
 
+async def person_event_days(db: asyncpg.Connection, project_id) -> set[tuple]:
+    return {tuple(row) for row in await db.fetch(
+        "SELECT event, day, person_id FROM person_event_days WHERE project_id = $1", project_id)}
+
+
 async def expected_counts(
     db: asyncpg.Connection, project_id, events: list[tuple[int, str]], zone: ZoneInfo
 ) -> dict[date, tuple[int, int, int]]:
@@ -124,8 +129,12 @@ async def test_rollup_equals_a_recomputation_whatever_the_arrival_order_writers_
         "SELECT id FROM persons WHERE project_id = $1 AND merged_into IS NULL", project)}
     assert {person for person, _ in kept} <= live
     incremental = await counts_by_day(db, project)
+    by_event = await person_event_days(db, project)
+    assert {person for _, _, person in by_event} <= live
+    assert {(person, day) for _, day, person in by_event} == kept
     await db.execute("SELECT rebuild_active_persons($1)", project)
     assert await person_days(db, project) == kept
+    assert await person_event_days(db, project) == by_event
     assert await counts_by_day(db, project) == incremental
 
 
