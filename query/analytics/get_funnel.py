@@ -210,10 +210,19 @@ def _best_attempts_sql(spec: FunnelSpec, params: Params, person: str = PERSON_SQ
         nexts = ", ".join(
             f"CASE WHEN lead(s{k}) OVER {following} THEN lead(t) OVER {following} END AS n{k}" for k in range(2, n + 1)
         )
-    ctes.append(f"instants AS (SELECT person, t, {any_flags} FROM ev GROUP BY person, t)")
-    ctes.append(f"nx AS (SELECT person, t, {nexts} FROM instants)")
+    ctes.append(f"instants AS (SELECT person, t, bool_or(s1) AS s1, {any_flags} FROM ev GROUP BY person, t)")
+    ctes.append(f"nx AS (SELECT person, t, s1, {nexts} FROM instants)")
     # Following the earliest next step is optimal: any later choice only leaves fewer events for the rest.
-    for k in range(2, n + 1):
+    first_join = 2
+    if spec.breakdown is None:
+        # Without a breakdown an attempt is a step-1 instant, and its row of `nx` already says where it goes.
+        del ctes[1]  # a1
+        ctes.append(f"""a2 AS (
+            SELECT person, NULL::text AS bd, t AS t1, CASE WHEN n2 <= t + {window} THEN n2 END AS t2
+            FROM nx WHERE s1 AND t < {date_to}
+        )""")
+        first_join = 3
+    for k in range(first_join, n + 1):
         ctes.append(
             f"""a{k} AS (
                 SELECT a.*, CASE WHEN x.n{k} <= a.t1 + {window} THEN x.n{k} END AS t{k}
