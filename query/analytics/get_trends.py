@@ -35,7 +35,7 @@ instead of piling up database load.
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -249,7 +249,10 @@ async def _fetch_series(
             )
             for is_compare, shift in shifts
         ]
-    rows = await _fetch_raw(connection, query, spec, buckets)
+    if _unique_persons_from_days(query, spec):
+        rows = await _fetch_unique_persons_from_days(connection, query, spec, buckets)
+    else:
+        rows = await _fetch_raw(connection, query, spec, buckets)
     results: list[TrendSeries] = []
     current: list[asyncpg.Record] = []
     for index, row in enumerate(rows):
@@ -267,6 +270,50 @@ async def _fetch_series(
             )
             current = []
     return results
+
+
+def _unique_persons_from_days(query: _Query, spec: SeriesSpec) -> bool:
+    """Whether UNIQUE_PERSONS can be read from the daily rollups: no filters, breakdown or comparison, buckets of
+    whole local days, and a range from one local midnight to another."""
+    if spec.math is not Math.UNIQUE_PERSONS or spec.filters or query.filters or query.breakdown or query.compare:
+        return False
+    if query.interval not in (Interval.DAY, Interval.WEEK, Interval.MONTH):
+        return False
+    zone = ZoneInfo(query.timezone)
+    return all(moment.astimezone(zone).time() == time(0) for moment in (query.date_from, query.date_to))
+
+
+async def _fetch_unique_persons_from_days(
+    connection: asyncpg.Connection, query: _Query, spec: SeriesSpec, buckets: BucketRange
+) -> list[asyncpg.Record]:
+    """UNIQUE_PERSONS per bucket from `person_event_days` (one event) or `person_days` (every event): the range
+    is whole local days, so the persons of a bucket are those of its days."""
+    params = Params()
+    bucketing = Bucketing(query.interval, query.timezone, params)
+    project = params.add(query.project_id, "uuid")
+    tz = bucketing.timezone_param
+    zone = ZoneInfo(query.timezone)
+    first = params.add(query.date_from.astimezone(zone).date(), "date")
+    end = params.add(query.date_to.astimezone(zone).date(), "date")
+    if spec.event is None:
+        days = f"SELECT person_id, day FROM person_days WHERE project_id = {project}"
+    else:
+        days = (f"SELECT person_id, day FROM person_event_days"
+                f" WHERE project_id = {project} AND event = {params.add(spec.event, 'text')}")
+    sql = f"""
+        WITH pairs AS (
+            -- Rows are distinct per (person, day): per bucket of several days, distinct pairs first (hashed).
+            SELECT DISTINCT {bucketing.bucket_of(f"(day::timestamp AT TIME ZONE {tz})")} AS bucket, person_id
+            FROM ({days} AND day >= {first} AND day < {end}) AS d
+        ),
+        agg AS (SELECT bucket, count(*) AS value FROM pairs GROUP BY bucket),
+        buckets AS ({bucketing.series_sql(buckets)})
+        SELECT false AS is_compare, 1::int8 AS rank, NULL::text AS breakdown_value, false AS is_other,
+               buckets.bucket, coalesce(agg.value, 0)::float8 AS value
+        FROM buckets LEFT JOIN agg ON agg.bucket = buckets.bucket
+        ORDER BY buckets.bucket
+    """
+    return await connection.fetch(sql, *params.values)
 
 
 def _buckets_on_whole_hours(query: _Query, buckets: BucketRange) -> bool:

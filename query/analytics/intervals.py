@@ -68,6 +68,11 @@ class Bucketing:
         else:
             self._unit = params.add(interval.value, "text")
 
+    @property
+    def timezone_param(self) -> str:
+        """The placeholder of the project's timezone."""
+        return self._tz
+
     def bucket_of(self, column: str) -> str:
         """The start (timestamptz) of the bucket holding the timestamptz `column`."""
         if self.interval.is_absolute:

@@ -98,9 +98,18 @@ BREAKDOWNS = {
 }
 
 
-def date_ranges(center: datetime) -> dict[str, tuple[str, datetime, datetime]]:
+def date_ranges(center: datetime, zone: ZoneInfo) -> dict[str, tuple[str, datetime, datetime]]:
     """Per name: (interval, from, to), across the DST change, aligned and not."""
+
+    def midnight(days: int) -> datetime:  # local midnight `days` days from the center's local day
+        day = center.astimezone(zone).date() + timedelta(days=days)
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
+
     return {
+        # From one local midnight to another: unique persons come from the daily rollups.
+        "days-local-midnights": ("DAY", midnight(-9), midnight(8)),
+        "weeks-local-midnights": ("WEEK", midnight(-40), midnight(33)),
+        "months-local-midnights": ("MONTH", midnight(-61), midnight(45)),
         "day-wide": ("DAY", center - timedelta(days=20), center + timedelta(days=20)),
         "hour-unaligned": (
             "HOUR",
@@ -143,7 +152,7 @@ async def check(
     """Queries trends and compares every line with the reference; returns the lines."""
     project_id, events, persons = loaded
     zone = ZoneInfo(dataset.timezone)
-    interval, date_from, date_to = date_ranges(dataset.center)[range_name]
+    interval, date_from, date_to = date_ranges(dataset.center, zone)[range_name]
     body = await execute(
         client,
         TRENDS_FULL,
@@ -203,6 +212,20 @@ async def test_every_math_matches_reference(
 
     if range_name == "day-wide":
         assert any(point["value"] for line in got for point in line["points"]), "the data must reach the range"
+
+
+@pytest.mark.parametrize(
+    ("dataset", "range_name"), cases("days-local-midnights", "weeks-local-midnights", "months-local-midnights")
+)
+async def test_unique_persons_over_whole_local_days_match_reference(
+    client: httpx.AsyncClient, rich_datasets: dict, dataset: str, range_name: str
+) -> None:
+    series = [{"event": "purchase", "math": "UNIQUE_PERSONS"}, {"event": "$pageview", "math": "UNIQUE_PERSONS"},
+              {"event": None, "math": "UNIQUE_PERSONS"}]
+
+    got = await check(client, rich_datasets[dataset], DATASETS[dataset], range_name, series)
+
+    assert sum(point["value"] for line in got for point in line["points"]) > 0, "the data must reach the range"
 
 
 @pytest.mark.parametrize("filter_name", FILTER_CASES)
