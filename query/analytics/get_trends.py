@@ -300,13 +300,15 @@ async def _fetch_unique_persons_from_days(
     else:
         days = (f"SELECT person_id, day FROM person_event_days"
                 f" WHERE project_id = {project} AND event = {params.add(spec.event, 'text')}")
+    selected = f"{days} AND day >= {first} AND day < {end}"
+    day_bucket = bucketing.bucket_of(f"(day::timestamp AT TIME ZONE {tz})")
+    if query.interval is Interval.DAY:  # rows are distinct per (person, day): a count per day
+        agg = f"agg AS (SELECT {day_bucket} AS bucket, count(*) AS value FROM ({selected}) AS d GROUP BY day)"
+    else:  # persons active on several days of a bucket: distinct pairs first (hashed), then a count
+        agg = f"""pairs AS (SELECT DISTINCT {day_bucket} AS bucket, person_id FROM ({selected}) AS d),
+        agg AS (SELECT bucket, count(*) AS value FROM pairs GROUP BY bucket)"""
     sql = f"""
-        WITH pairs AS (
-            -- Rows are distinct per (person, day): per bucket of several days, distinct pairs first (hashed).
-            SELECT DISTINCT {bucketing.bucket_of(f"(day::timestamp AT TIME ZONE {tz})")} AS bucket, person_id
-            FROM ({days} AND day >= {first} AND day < {end}) AS d
-        ),
-        agg AS (SELECT bucket, count(*) AS value FROM pairs GROUP BY bucket),
+        WITH {agg},
         buckets AS ({bucketing.series_sql(buckets)})
         SELECT false AS is_compare, 1::int8 AS rank, NULL::text AS breakdown_value, false AS is_other,
                buckets.bucket, coalesce(agg.value, 0)::float8 AS value
