@@ -42,7 +42,7 @@ from uuid import UUID
 import asyncpg
 
 from query.analytics._params import Params
-from query.analytics.reading import PERSON_SQL, fetch_read_only, person_joins, validate_date_range
+from query.analytics.reading import PERSON_SQL, fetch_read_only, validate_date_range
 from query.errors import BadUserInputError
 
 MAX_DEPTH = 5
@@ -116,23 +116,31 @@ async def get_paths(
     edges_per_step = params.add(MAX_EDGES_PER_STEP, "int4")
     gap = params.add(INACTIVITY, "interval")
     if direction is PathDirection.NEXT:
-        order, gap_sql = "e.t, e.m", "e.t - lag(e.t) OVER w"
+        order, gap_sql, anchor_time, side = "e.t, e.m", "e.t - lag(e.t) OVER w", "min", ">="
     else:
-        order, gap_sql = "e.t DESC, e.m DESC", "lag(e.t) OVER w - e.t"
+        order, gap_sql, anchor_time, side = "e.t DESC, e.m DESC", "lag(e.t) OVER w - e.t", "max", "<="
     sort_steps = ", ".join(f"steps[{index}] COLLATE \"C\" NULLS FIRST" for index in range(2, MAX_DEPTH + 2))
     sql = f"""
-        WITH raw AS (
-            SELECT {PERSON_SQL} AS person, e.event COLLATE "C" AS name, e.event_time AS t, e.message_id AS m
-            FROM events e {person_joins(project, traits=False)}
-            WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL
+        WITH anchored AS (
+            -- Persons with the start event (from the index on event names), and when their anchor happens:
+            -- events on the other side of it can never be steps, so they are not read into the windows.
+            SELECT {PERSON_SQL} AS person, {anchor_time}(e.event_time) AS anchor_time
+            FROM events e
+            WHERE e.project_id = {project} AND e.event = {start} AND NOT e.is_bot AND e.distinct_id IS NOT NULL
               AND e.event_time >= {low} AND e.event_time < {high}
+            GROUP BY 1
         ),
-        anchored AS (SELECT DISTINCT person FROM raw WHERE name = {start}),
+        raw AS MATERIALIZED (
+            SELECT a.person, e.event COLLATE "C" AS name, e.event_time AS t, e.message_id AS m
+            FROM events e JOIN anchored a ON a.person = {PERSON_SQL}
+            WHERE e.project_id = {project} AND NOT e.is_bot AND e.distinct_id IS NOT NULL
+              AND e.event_time >= {low} AND e.event_time < {high} AND e.event_time {side} a.anchor_time
+        ),
         ordered AS (
             SELECT e.person, e.name, row_number() OVER w AS seq,
                    e.name IS NOT DISTINCT FROM lag(e.name) OVER w AS repeated,
                    coalesce({gap_sql} > {gap}, false) AS cut
-            FROM raw e JOIN anchored USING (person)
+            FROM raw e
             WINDOW w AS (PARTITION BY e.person ORDER BY {order})
         ),
         stream AS (
