@@ -231,17 +231,20 @@ _SESSION_COLUMNS = """
 
 
 async def list_person_sessions(
-    connection: asyncpg.Connection, project_id: UUID, person_id: UUID, *, first: int
+    connection: asyncpg.Connection, project_id: UUID, person_id: UUID, *, first: int,
+    before: tuple[datetime, UUID] | None = None,
 ) -> list[SessionRow]:
-    """The person's latest `first` sessions, newest first."""
+    """The person's latest `first` sessions, newest first; with `before` (started_at, id), those older than it."""
+    before_at, before_id = before if before is not None else (None, None)
     rows = await connection.fetch(
         f"""
         SELECT {_SESSION_COLUMNS} FROM sessions s
         WHERE s.project_id = $1 AND s.person_id = $2
+          AND ($4::timestamptz IS NULL OR (s.started_at, s.id) < ($4::timestamptz, $5::uuid))
         ORDER BY s.started_at DESC, s.id DESC
         LIMIT $3
         """,
-        project_id, person_id, first,
+        project_id, person_id, first, before_at, before_id,
     )
     return [SessionRow(**dict(row)) for row in rows]
 

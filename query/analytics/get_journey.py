@@ -42,7 +42,7 @@ from query.analytics._params import Params
 from query.analytics.list_events import EventType
 from query.analytics.reading import read_only
 from query.errors import BadUserInputError, NotFoundError
-from storage.persons import resolve_person_id
+from storage.persons import distinct_ids_of, list_person_sessions, resolve_person_id
 
 MAX_SESSIONS = 50
 """Most sessions one page may hold."""
@@ -115,16 +115,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise BadUserInputError(f"before {cursor[:100]!r} is not a cursor this query returned") from None
 
 
-_SESSIONS_SQL = """
-    SELECT id, session_key, started_at, ended_at, duration_seconds, event_count, pageview_count, is_bounce,
-           {attributes}
-    FROM sessions
-    WHERE person_id = {person} AND project_id = {project}
-      AND ({before_at} IS NULL OR (started_at, id) < ({before_at}, {before_id}))
-    ORDER BY started_at DESC, id DESC
-    LIMIT {limit}
-"""
-
 # One lateral range scan per session: its events through the person's distinct ids, first ones and a count.
 _EVENTS_SQL = """
     SELECT page.id AS session_id, ev.message_id, ev.type, ev.event, ev.name, ev.event_time, ev.distinct_id,
@@ -160,41 +150,26 @@ async def get_person_journey(
         raise BadUserInputError(
             f"eventsPerSession must be between 1 and {MAX_EVENTS_PER_SESSION}, got {events_per_session}"
         )
-    before_at, before_id = decode_cursor(before) if before is not None else (None, None)
+    before_key = decode_cursor(before) if before is not None else None
 
     async with read_only(connection, "the number of sessions (limit) or of events per session"):
         surviving = await resolve_person_id(connection, project_id, person_id)
         if surviving is None:
             raise NotFoundError(f"no person {person_id} in this project")
-        distinct_ids = [
-            row["distinct_id"]
-            for row in await connection.fetch(
-                "SELECT distinct_id FROM person_distinct_ids WHERE person_id = $1 AND project_id = $2"
-                " ORDER BY distinct_id",
-                surviving, project_id,
-            )
-        ]
-
-        params = Params()
-        sessions_sql = _SESSIONS_SQL.format(
-            attributes=", ".join(SESSION_ATTRIBUTES),
-            person=params.add(surviving, "uuid"),
-            project=params.add(project_id, "uuid"),
-            before_at=params.add(before_at, "timestamptz"),
-            before_id=params.add(before_id, "uuid"),
-            limit=params.add(limit + 1, "int4"),
+        distinct_ids = (await distinct_ids_of(connection, project_id, [surviving]))[surviving]
+        rows = await list_person_sessions(
+            connection, project_id, surviving, first=limit + 1, before=before_key
         )
-        rows = await connection.fetch(sessions_sql, *params.values)
         page, has_more = rows[:limit], len(rows) > limit
 
-        events_by_session: dict[UUID, list[asyncpg.Record]] = {row["id"]: [] for row in page}
+        events_by_session: dict[UUID, list[asyncpg.Record]] = {row.id: [] for row in page}
         if page and distinct_ids:
             params = Params()
             events_sql = _EVENTS_SQL.format(
-                ids=params.add([row["id"] for row in page], "uuid[]"),
-                keys=params.add([row["session_key"] for row in page], "text[]"),
-                starts=params.add([row["started_at"] for row in page], "timestamptz[]"),
-                ends=params.add([row["ended_at"] for row in page], "timestamptz[]"),
+                ids=params.add([row.id for row in page], "uuid[]"),
+                keys=params.add([row.session_key for row in page], "text[]"),
+                starts=params.add([row.started_at for row in page], "timestamptz[]"),
+                ends=params.add([row.ended_at for row in page], "timestamptz[]"),
                 project=params.add(project_id, "uuid"),
                 distinct_ids=params.add(distinct_ids, "text[]"),
                 cap=params.add(events_per_session, "int8"),
@@ -204,18 +179,18 @@ async def get_person_journey(
 
     sessions = []
     for row in page:
-        events = events_by_session[row["id"]]
+        events = events_by_session[row.id]
         sessions.append(
             JourneySession(
-                id=row["id"],
-                session_key=row["session_key"],
-                started_at=row["started_at"],
-                ended_at=row["ended_at"],
-                duration_seconds=row["duration_seconds"],
-                event_count=row["event_count"],
-                pageview_count=row["pageview_count"],
-                is_bounce=row["is_bounce"],
-                attributes={name: row[name] for name in SESSION_ATTRIBUTES},
+                id=row.id,
+                session_key=row.session_key,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                duration_seconds=row.duration_seconds,
+                event_count=row.event_count,
+                pageview_count=row.pageview_count,
+                is_bounce=row.is_bounce,
+                attributes={name: getattr(row, name) for name in SESSION_ATTRIBUTES},
                 events=[
                     JourneyEvent(
                         message_id=event["message_id"],
@@ -231,7 +206,7 @@ async def get_person_journey(
                     for event in events
                 ],
                 more_events=events[0]["total"] - len(events) if events else 0,
-                cursor=encode_cursor(row["started_at"], row["id"]),
+                cursor=encode_cursor(row.started_at, row.id),
             )
         )
     return PersonJourney(
