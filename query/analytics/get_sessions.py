@@ -34,7 +34,7 @@ Everything after the bucket range is one SQL statement (one snapshot) under
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -43,15 +43,12 @@ import asyncpg
 from query.analytics._params import Params
 from query.analytics.filters import MAX_FILTERS, MAX_IN_VALUES, Operator
 from query.analytics.intervals import Bucketing, Interval, get_bucket_range
-from query.analytics.reading import read_only, validate_date_range
+from query.analytics.reading import MAX_RANGE, read_only, validate_date_range
 from query.errors import BadUserInputError
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 """Most breakdown values, and most entry or exit pages, one answer lists."""
-
-MAX_RANGE = timedelta(days=732)
-"""Longest date range (two years) a sessions summary may cover."""
 
 MAX_VALUE_LENGTH = 2000
 """Longest filter value accepted (a page path or URL can be long; nothing stored is longer in practice)."""
@@ -235,9 +232,7 @@ def _validate(
     breakdown_limit: int,
     pages_limit: int,
 ) -> None:
-    validate_date_range(date_from, date_to)
-    if date_to - date_from > MAX_RANGE:
-        raise BadUserInputError(f"the date range may span at most {MAX_RANGE.days} days")
+    validate_date_range(date_from, date_to, MAX_RANGE)
     if breakdown is not None and not isinstance(breakdown, SessionDimension):
         raise BadUserInputError(f"unknown session dimension {breakdown!r}")
     for name, limit in (("breakdownLimit", breakdown_limit), ("pagesLimit", pages_limit)):

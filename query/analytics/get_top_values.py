@@ -22,7 +22,7 @@ the events, with the persons' traits for PERSON filters. One SQL statement under
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -38,15 +38,12 @@ from query.analytics.filters import (
     validate_filters,
     validate_key,
 )
-from query.analytics.reading import PERSON_SQL, fetch_read_only, person_joins, validate_date_range
+from query.analytics.reading import MAX_RANGE, PERSON_SQL, fetch_read_only, person_joins, validate_date_range
 from query.errors import BadUserInputError
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 """Most values one top list holds."""
-
-MAX_RANGE = timedelta(days=732)
-"""Longest date range (two years) a top list may cover."""
 
 MAX_EVENT_LENGTH = 200
 """Longest event name accepted (as event definitions allow)."""
@@ -169,9 +166,7 @@ def _validate(
     filters: Sequence[PropertyFilter],
     limit: int,
 ) -> None:
-    validate_date_range(date_from, date_to)
-    if date_to - date_from > MAX_RANGE:
-        raise BadUserInputError(f"the date range may span at most {MAX_RANGE.days} days")
+    validate_date_range(date_from, date_to, MAX_RANGE)
     if not isinstance(dimension, TopDimension):
         raise BadUserInputError(f"unknown dimension {dimension!r}")
     if not 1 <= limit <= MAX_LIMIT:

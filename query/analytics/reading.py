@@ -26,12 +26,18 @@ PERSON_LABEL_SQL = "coalesce('p:' || e.person_id::text, 'd:' || e.distinct_id)"
 without a person. Slower to sort and hash than PERSON_SQL: only where the person must be named."""
 
 
-def validate_date_range(date_from: datetime, date_to: datetime) -> None:
+MAX_RANGE = timedelta(days=732)
+"""Longest date range (two years) of the queries that scan raw rows without buckets to bound them."""
+
+
+def validate_date_range(date_from: datetime, date_to: datetime, max_range: timedelta | None = None) -> None:
     for name, value in (("from", date_from), ("to", date_to)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
     if date_to <= date_from:
         raise BadUserInputError("dateRange.to must be after dateRange.from")
+    if max_range is not None and date_to - date_from > max_range:
+        raise BadUserInputError(f"the date range may span at most {max_range.days} days")
 
 
 def person_joins(project: str, *, traits: bool) -> str:
