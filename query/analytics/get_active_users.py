@@ -69,9 +69,11 @@ async def get_active_users(
         raise BadUserInputError(f"the date range spans {days.count} days; at most {MAX_DAYS} are allowed")
 
     if event is None and not filters:
-        rows = await fetch_read_only(
-            connection, ROLLUP_SQL, [project_id, timezone, days.first.date(), days.last.date()], "the date range"
-        )
+        params = Params()
+        changes = ("SELECT day, dau, wau_change, mau_change FROM active_person_counts"
+                   f" WHERE project_id = {params.add(project_id, 'uuid')}")
+        sql = "WITH " + _series_sql(changes, params, timezone, days.first.date(), days.last.date())
+        rows = await fetch_read_only(connection, sql, params.values, "the date range")
     else:
         rows = await _from_events(connection, project_id, timezone, days.first.date(), days.last.date(), event,
                                   tuple(filters))
@@ -88,26 +90,32 @@ async def get_active_users(
     ]
 
 
-# Every day from the project's first counted one to the last asked for, with the running sums of
-# the changes; then only the days asked for ($3..$4).
-ROLLUP_SQL = """
-WITH days AS (
-    SELECT d.day, coalesce(c.dau, 0) AS dau,
-           sum(coalesce(c.wau_change, 0)) OVER running AS wau,
-           sum(coalesce(c.mau_change, 0)) OVER running AS mau
-    FROM (
-        SELECT day FROM active_person_counts WHERE project_id = $1 AND day <= $4
-        UNION
-        SELECT generate_series($3::date::timestamp, $4::date::timestamp, '1 day')::date
-    ) d
-    LEFT JOIN active_person_counts c ON c.project_id = $1 AND c.day = d.day
-    WINDOW running AS (ORDER BY d.day)
-)
-SELECT day::timestamp AT TIME ZONE $2 AS day, dau, wau::bigint AS wau, mau::bigint AS mau,
-       coalesce(dau::float8 / nullif(mau, 0), 0) AS stickiness
-FROM days WHERE day >= $3::date
-ORDER BY day
-"""
+def _series_sql(changes: str, params: Params, timezone: str, first_day: date, last_day: date) -> str:
+    """CTEs and the final SELECT: every day from the first with `changes` (a SELECT of day, dau, wau_change,
+    mau_change, at most one row per day) to the last asked for, with the running sums of the changes; then
+    only the days asked for."""
+    tz = params.add(timezone, "text")
+    first = params.add(first_day, "date")
+    last = params.add(last_day, "date")
+    return f"""
+        changes AS ({changes}),
+        days AS (
+            SELECT d.day, coalesce(c.dau, 0) AS dau,
+                   sum(coalesce(c.wau_change, 0)) OVER running AS wau,
+                   sum(coalesce(c.mau_change, 0)) OVER running AS mau
+            FROM (
+                SELECT day FROM changes WHERE day <= {last}
+                UNION
+                SELECT generate_series({first}::timestamp, {last}::timestamp, '1 day')::date
+            ) d
+            LEFT JOIN changes c ON c.day = d.day
+            WINDOW running AS (ORDER BY d.day)
+        )
+        SELECT day::timestamp AT TIME ZONE {tz} AS day, dau::int8 AS dau, wau::int8 AS wau, mau::int8 AS mau,
+               coalesce(dau::float8 / nullif(mau, 0), 0) AS stickiness
+        FROM days WHERE day >= {first}
+        ORDER BY day
+    """
 
 
 async def _from_events(
@@ -116,7 +124,6 @@ async def _from_events(
 ) -> list[asyncpg.Record]:
     params = Params()
     project = params.add(project_id, "uuid")
-    tz = params.add(timezone, "text")
     first = params.add(first_day, "date")
     last = params.add(last_day, "date")
     window_start = f"({first} - {params.add(MONTH_DAYS - 1, 'int4')})"
@@ -129,6 +136,7 @@ async def _from_events(
         """
     else:
         event_filter = "" if event is None else f"AND e.event = {params.add(event, 'text')}"
+        tz = params.add(timezone, "text")
         activity = f"""
             SELECT DISTINCT {PERSON_SQL} AS person, (e.event_time AT TIME ZONE {tz})::date AS day
             FROM events e {person_joins(project, traits=needs_person(filters))}
@@ -153,26 +161,9 @@ async def _from_events(
             UNION ALL SELECT day + 7, 0, -count(*), 0 FROM starts GROUP BY day
             UNION ALL SELECT month_start, 0, 0, count(*) FROM starts GROUP BY month_start
             UNION ALL SELECT day + 30, 0, 0, -count(*) FROM starts GROUP BY day
-        ),
-        changes AS (
-            SELECT day, sum(dau) AS dau, sum(wau_change) AS wau_change, sum(mau_change) AS mau_change
-            FROM change_rows GROUP BY day
-        ),
-        days AS (
-            SELECT d.day, coalesce(c.dau, 0) AS dau,
-                   sum(coalesce(c.wau_change, 0)) OVER running AS wau,
-                   sum(coalesce(c.mau_change, 0)) OVER running AS mau
-            FROM (
-                SELECT day FROM changes WHERE day <= {last}
-                UNION
-                SELECT generate_series({first}::timestamp, {last}::timestamp, '1 day')::date
-            ) d
-            LEFT JOIN changes c ON c.day = d.day
-            WINDOW running AS (ORDER BY d.day)
-        )
-        SELECT day::timestamp AT TIME ZONE {tz} AS day, dau::int8 AS dau, wau::int8 AS wau, mau::int8 AS mau,
-               coalesce(dau::float8 / nullif(mau, 0), 0) AS stickiness
-        FROM days WHERE day >= {first}
-        ORDER BY day
-    """
+        ),""" + _series_sql(
+        "SELECT day, sum(dau) AS dau, sum(wau_change) AS wau_change, sum(mau_change) AS mau_change"
+        " FROM change_rows GROUP BY day",
+        params, timezone, first_day, last_day,
+    )
     return await fetch_read_only(connection, sql, params.values, "the date range or the filters")
