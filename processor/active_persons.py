@@ -4,7 +4,7 @@
 timezone) with such a non-bot event; `person_days` one row per person and day;
 `active_person_counts`, per day, DAU and the changes of WAU and MAU that one
 person-day causes (see `active_person_changes` in migration
-0008). A new day changes its own contribution and the one of the person's next
+0010). A new day changes its own contribution and the one of the person's next
 day (whose previous day it becomes), so the counts are corrected by subtracting
 the old contributions of the person's days from the earliest new one on and
 adding the new ones, whatever order events arrive in. A merge re-counts both

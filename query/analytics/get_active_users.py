@@ -37,7 +37,7 @@ MAX_DAYS = 400
 """Most days one active-users query may span."""
 
 MONTH_DAYS = 30
-"""The trailing window of MAU (WAU's 7 days and MAU's 30 are in `active_person_changes`, migration 0008)."""
+"""The trailing window of MAU (WAU's 7 days and MAU's 30 are in `active_person_changes`, migration 0010)."""
 
 
 @dataclass(frozen=True)
