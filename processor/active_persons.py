@@ -32,17 +32,12 @@ FROM (SELECT DISTINCT project_id FROM fresh_events ORDER BY project_id) AS proje
 
 _RECORD_DAYS = """
 WITH candidate AS (
-    SELECT DISTINCT s.project_id, s.event, m.person_id,
+    SELECT DISTINCT s.project_id, s.event, f.person_id,
            (('epoch'::timestamptz + s.event_time * interval '1 microsecond') AT TIME ZONE p.timezone)::date AS day
     FROM staging_events s
     JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
     JOIN projects p ON p.id = s.project_id
-    -- One primary-key lookup per event whatever the statistics say (as in processor/sessions.py).
-    CROSS JOIN LATERAL (
-        SELECT m.person_id FROM person_distinct_ids m
-        WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id LIMIT 1
-    ) m
-    WHERE NOT s.is_bot
+    WHERE f.person_id IS NOT NULL
 ), by_event AS (
     INSERT INTO person_event_days (project_id, event, day, person_id)
     SELECT project_id, event, day, person_id FROM candidate ORDER BY 1, 2, 3, 4

@@ -18,6 +18,18 @@ from processor.sessions import follow_merges, record_sessions
 
 TraitMappings = dict[str, list[tuple[str, str]]]
 
+# LATERAL with LIMIT is planned as one primary-key lookup per event whatever the statistics say (a young
+# table has none, and a plain join was then planned as a scan of the project's ids per event).
+_NOTE_PERSONS = """
+UPDATE fresh_events f SET person_id = m.person_id
+FROM staging_events s
+CROSS JOIN LATERAL (
+    SELECT m.person_id FROM person_distinct_ids m
+    WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id LIMIT 1
+) m
+WHERE s.project_id = f.project_id AND s.message_id = f.message_id AND NOT s.is_bot
+"""
+
 
 @dataclass
 class PeopleStats:
@@ -84,7 +96,9 @@ class PeopleRecorder:
             stats.merges += len(resolution.merges)
             keyed = keyed or any(fact.session_id for fact in facts)
             derived = derived or not all(fact.session_id for fact in facts)
-        # Every person of the batch is resolved (and locked): sessions for all projects at once.
+        # Every person of the batch is resolved (and locked): each fresh event's person, looked up once for
+        # sessions, the rollups and the stored event; then sessions for all projects at once.
+        await connection.execute(_NOTE_PERSONS)
         await record_sessions(connection, keyed=keyed, derived=derived)
         await record_active_persons(connection)
         return stats

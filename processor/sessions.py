@@ -10,9 +10,9 @@ associative, so a late event is absorbed exactly: it joins every derived
 session it comes within 30 minutes of, fusing them when it fills a gap.
 
 The work is set-based SQL over the batch's newly stored events (the writer's
-temporary tables `staging_events` and `fresh_events`, resolved to persons
-through `person_distinct_ids`), so its cost per event is PostgreSQL's, not a
-Python loop's. Derived sessions change only under their person's row lock
+temporary tables `staging_events` and `fresh_events`, which carries each
+event's person once identity resolved it), so its cost per event is
+PostgreSQL's, not a Python loop's. Derived sessions change only under their person's row lock
 (taken by identity) and SDK sessions under their own row lock, so concurrent
 writers cannot interleave.
 """
@@ -47,19 +47,13 @@ def _micros(timestamp: str) -> str:
 
 # The batch's newly stored, non-bot events with their person; `keyed` picks SDK-session events or the others.
 _NEW_EVENTS = f"""
-    SELECT s.project_id, m.person_id, s.session_id AS session_key, s.event_time AS t, s.type IN (2, 3) AS pageview,
+    SELECT s.project_id, f.person_id, s.session_id AS session_key, s.event_time AS t, s.type IN (2, 3) AS pageview,
            CASE WHEN s.type = 3 THEN nullif(s.name, '')
                 ELSE coalesce(nullif(s.page_path, ''), nullif(s.name, ''), nullif(s.page_url, '')) END AS page,
            {_EVENT_ATTRIBUTES}, ARRAY[{", ".join(f"s.{source}" for _, source in ATTRIBUTES)}] AS attributes
     FROM staging_events s
     JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    -- LATERAL with LIMIT is planned as one primary-key lookup per event whatever the statistics say
-    -- (a young table has none, and a plain join was then planned as a scan of the project's ids per event).
-    CROSS JOIN LATERAL (
-        SELECT m.person_id FROM person_distinct_ids m
-        WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id LIMIT 1
-    ) m
-    WHERE NOT s.is_bot AND s.session_id IS {{keyed}}
+    WHERE f.person_id IS NOT NULL AND s.session_id IS {{keyed}}
 """
 
 # Per island: aggregates without ORDER BY (an ordered aggregate sorts once per group, and per column);

@@ -45,8 +45,8 @@ def staging_table_ddl(name: str, *, on_commit: str = "PRESERVE ROWS") -> str:
 CREATE_STAGING = staging_table_ddl("staging_events", on_commit="DELETE ROWS")
 # Which staged rows this transaction newly stored: what persons and sessions are updated for.
 CREATE_FRESH = (
-    'CREATE TEMPORARY TABLE IF NOT EXISTS fresh_events (project_id uuid, message_id text COLLATE "C")'
-    " ON COMMIT DELETE ROWS"
+    'CREATE TEMPORARY TABLE IF NOT EXISTS fresh_events (project_id uuid, message_id text COLLATE "C",'
+    " person_id uuid) ON COMMIT DELETE ROWS"
 )
 
 # The staged rows whose message id is new: recorded in the de-duplication index and in `fresh_events`,
@@ -62,19 +62,14 @@ INSERT INTO fresh_events (project_id, message_id) SELECT project_id, message_id 
 RETURNING project_id::text, message_id
 """
 
-# After identity: each fresh event with its person (none for bots), and the minute and hour rollups.
-# The writer's session is in UTC, so date_trunc cuts UTC hours.
+# After identity: each fresh event with its person (none for bots, see PeopleRecorder), and the minute
+# and hour rollups. The writer's session is in UTC, so date_trunc cuts UTC hours.
 STORE_FRESH = f"""
 WITH stored AS (
     INSERT INTO events ({_COLUMNS}, person_id)
-    SELECT {_SELECTED}, m.person_id
+    SELECT {_SELECTED}, f.person_id
     FROM staging_events s
     JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    -- One primary-key lookup per event whatever the statistics say (as in processor/sessions.py).
-    LEFT JOIN LATERAL (
-        SELECT m.person_id FROM person_distinct_ids m
-        WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id AND NOT s.is_bot LIMIT 1
-    ) m ON true
     RETURNING project_id, event, event_time, is_bot
 ), by_minute AS (
     INSERT INTO event_counts (project_id, event, minute, is_bot, count)
