@@ -67,9 +67,13 @@ class KeyResolver:
 
     async def grant_for(self, key: str) -> Grant:
         """What the key may do; raises AuthenticationError or UnavailableError."""
+        try:
+            encoded = key.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a JSON body: no key is spelled so
+            raise AuthenticationError("unknown write key") from None
         if len(key) > _MAX_KEY_LENGTH:
             raise AuthenticationError("unknown write key")
-        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        digest = hashlib.sha256(encoded).digest()
         now = time.monotonic()
         entry = self._cache.get(digest)
         if entry is None or now - entry.fetched_at > self._ttl:

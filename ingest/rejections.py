@@ -72,9 +72,14 @@ def _batch(project_id: str, received_at_ns: int, items: list[batch_pb2.RejectedE
 
 
 def _message_id(batch: batch_pb2.RejectedBatch) -> str:
-    # The same batch resent by an SDK inside the duplicate window is refused again: record it once.
-    text = "\n".join(f"{item.index}:{item.code}:{item.event.message_id}" for item in batch.events)
-    return f"rejected:{batch.project_id}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:40]}"
+    # The same batch resent by an SDK inside the duplicate window is refused again: record it once. An event
+    # without a message id is told apart by its content, or every such refusal would look like the first.
+    digest = hashlib.sha256()
+    for item in batch.events:
+        digest.update(f"{item.index}:{item.code}:{item.event.message_id}\n".encode("utf-8", "surrogatepass"))
+        if not item.event.message_id:
+            digest.update(hashlib.sha256(item.event.SerializeToString(deterministic=True)).digest())
+    return f"rejected:{batch.project_id}:{digest.hexdigest()[:40]}"
 
 
 class RejectionPublisher:

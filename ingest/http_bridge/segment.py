@@ -33,6 +33,8 @@ TYPES: dict[str, int] = {
     "alias": event_pb2.EVENT_TYPE_ALIAS,
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What a protobuf Timestamp holds: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
 _ID_FIELDS = (("userId", "user_id"), ("anonymousId", "anonymous_id"), ("sessionId", "session_id"),
               ("groupId", "group_id"), ("previousId", "previous_id"))
 _CONTEXT_FIELDS = {"ip": "ip", "userAgent": "user_agent", "locale": "locale", "timezone": "timezone"}
@@ -84,7 +86,12 @@ def _timestamp_ns(value: object, name: str) -> int:
         raise _Problem("invalid_timestamp", f"{name} {value[:64]!r} is not an ISO-8601 timestamp") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # Segment reads a timestamp without offset as UTC
-    delta = moment - _EPOCH
+    try:
+        delta = moment - _EPOCH
+    except OverflowError:  # an offset pushing year 1 or 9999 out of range
+        delta = None
+    if delta is None or not _MIN_SECONDS <= delta.days * 86_400 + delta.seconds <= _MAX_SECONDS:
+        raise _Problem("invalid_timestamp", f"{name} {value[:64]!r} is outside years 1 to 9999 UTC")
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
@@ -92,6 +99,10 @@ def _text(value: object, name: str) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape (\ud800): JSON allows it, protobuf text does not
+            raise _Problem("invalid_field", f"{name} is not valid Unicode text") from None
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -110,6 +121,8 @@ def dump_json(value: object) -> str:
             return json.dumps(value, allow_nan=False)
         except ValueError as error:
             raise _Problem("invalid_json", f"not representable as JSON: {error}") from None
+        except RecursionError:
+            raise _Problem("invalid_json", "nested too deeply") from None
 
 
 def _object_json(value: object, name: str) -> str:
@@ -132,7 +145,10 @@ def derived_message_id(kind: str, message: dict) -> str:
     try:
         canonical = orjson.dumps([kind, message], option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
-        canonical = json.dumps([kind, message], sort_keys=True).encode("utf-8", "surrogatepass")
+        try:
+            canonical = json.dumps([kind, message], sort_keys=True).encode("utf-8", "surrogatepass")
+        except RecursionError:
+            raise _Problem("invalid_json", "the message is nested too deeply") from None
     return "derived-" + hashlib.sha256(canonical).hexdigest()[:32]
 
 

@@ -1,6 +1,7 @@
 """Whole-request refusals get a clear 4xx/5xx JSON error; per-event problems never cost a good neighbour."""
 
 import gzip
+import json
 import zlib
 
 import orjson
@@ -198,3 +199,30 @@ async def test_taken_bridge_port_fails_the_ingest_start(settings, ingest_server)
     taken = settings.model_copy(update={"bridge_port": ingest_server.bridge_port})
     with pytest.raises(OSError):
         await start_ingest(taken)
+
+
+async def test_values_an_event_cannot_hold_are_refused_per_event_not_a_500(http, project, processor, db):
+    deep = "1"
+    for _ in range(900):  # just below the body's depth limit: refused as one event, not as a 500
+        deep = '{"a": ' + deep + "}"
+    good = message()
+    batch = ",".join([
+        json.dumps(message(userId="\ud800")),                        # 0 lone surrogate: invalid_field
+        json.dumps(message(timestamp="0001-01-01T00:00:00+01:00")),  # 1 before year 1 UTC: invalid_timestamp
+        json.dumps(good),                                             # 2 stored
+        '{"type": "track", "event": "deep", "userId": "u", "properties": ' + deep + "}",  # 3 too_deep
+    ])
+    response = await http.post("/v1/batch", content=('{"batch": [' + batch + "]}").encode(),
+                               headers={**basic(project.write_key), "content-type": "application/json"})
+    body = response.json()
+    assert response.status_code == 200 and body["accepted"] == 1, body
+    assert {error["index"]: error["code"] for error in body["errors"]} == {
+        0: "invalid_field", 1: "invalid_timestamp", 3: "too_deep"}
+    assert await wait_for_stored(db, project.project_id, 1) == 1
+
+    out_of_range = await http.post("/v1/batch", json={"batch": [message()], "sentAt": "9999-12-31T23:00:00-05:00"},
+                                   headers=basic(project.write_key))
+    assert_refused(out_of_range, 400, "invalid_body")
+    surrogate_key = await http.post("/v1/track", content=json.dumps({**message(), "writeKey": "\ud800"}).encode(),
+                                    headers={"content-type": "application/json"})
+    assert_refused(surrogate_key, 401, "unauthenticated")

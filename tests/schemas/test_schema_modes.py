@@ -138,3 +138,18 @@ async def test_a_dead_letter_stream_failure_never_fails_the_ack_of_good_events(
     assert await stream_message_count(jetstream, settings) == 1
     rejections = ingest_server.service.pipeline.rejections.stats
     assert (rejections.failed_events, rejections.published_events) == (1, 0)
+
+
+async def test_different_events_refused_for_a_missing_message_id_are_each_recorded(
+    ingest_server, processor, project, client
+):
+    # Their dead-letter records must not collapse into one in JetStream's duplicate window.
+    first, second = track_event("signup"), track_event("purchase")
+    first.message_id = second.message_id = ""
+
+    for event in (first, second):
+        ack = await _send(ingest_server.port, project.write_key, [event])
+        assert ack.accepted == 0 and [r.code for r in ack.rejections] == [batch_pb2.REJECTION_CODE_MISSING_MESSAGE_ID]
+
+    nodes = await eventually(lambda: rejected_nodes(client, project.project_id), lambda nodes: len(nodes) == 2)
+    assert sorted(node["code"] for node in nodes) == ["MISSING_MESSAGE_ID", "MISSING_MESSAGE_ID"]
