@@ -121,9 +121,14 @@ SELECT $1, event, day, $3 FROM moved ORDER BY event, day ON CONFLICT DO NOTHING
 """
 
 
-async def record_active_persons(connection: asyncpg.Connection) -> None:
-    """Add the newly stored events (in `fresh_events`, `staging_events`) to the rollup; persons resolved first."""
+async def lock_active_persons(connection: asyncpg.Connection) -> None:
+    """Take the batch's projects' rollup locks (shared), before anything reads a timezone or changes a row."""
     await connection.execute(_LOCK_PROJECTS)
+
+
+async def record_active_persons(connection: asyncpg.Connection) -> None:
+    """Add the newly stored events (in `fresh_events`, `staging_events`) to the rollup; persons resolved and
+    `lock_active_persons` taken first."""
     await connection.execute(_RECORD_DAYS)
     await connection.execute(_ADD_CHANGES.format(changes=_AFTER_NEW_DAYS))
 

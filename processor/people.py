@@ -8,25 +8,25 @@ take their locks in the same order.
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 
-from processor.active_persons import merge_active_persons, record_active_persons
+from processor.active_persons import lock_active_persons, merge_active_persons, record_active_persons
 from processor.facts import EventFacts, facts_of, is_bot_row, row_key
 from processor.identity import reassign_events, resolve_persons
 from processor.sessions import follow_merges, record_sessions
+from storage.persons import trait_mappings_for_projects
 
 TraitMappings = dict[str, list[tuple[str, str]]]
 
-# LATERAL with LIMIT is planned as one primary-key lookup per event whatever the statistics say (a young
-# table has none, and a plain join was then planned as a scan of the project's ids per event).
+# Each fresh non-bot event's person, from identity's answer: read by sessions, the daily rollups and the
+# stored event.
 _NOTE_PERSONS = """
 UPDATE fresh_events f SET person_id = m.person_id
 FROM staging_events s
-CROSS JOIN LATERAL (
-    SELECT m.person_id FROM person_distinct_ids m
-    WHERE m.project_id = s.project_id AND m.distinct_id = s.distinct_id LIMIT 1
-) m
+JOIN unnest($1::uuid[], $2::text[], $3::uuid[]) AS m (project_id, distinct_id, person_id)
+  ON m.project_id = s.project_id AND m.distinct_id = s.distinct_id
 WHERE s.project_id = f.project_id AND s.message_id = f.message_id AND NOT s.is_bot
 """
 
@@ -53,16 +53,9 @@ class TraitMappingCache:
         stale = [project for project in projects
                  if project not in self._entries or now - self._entries[project][0] > self._ttl]
         if stale:
-            fresh: dict[str, TraitMappings] = {project: defaultdict(list) for project in stale}
-            rows = await connection.fetch(
-                "SELECT project_id::text, event, property, trait FROM trait_mappings"
-                " WHERE project_id = ANY($1::uuid[]) ORDER BY project_id, event, property",
-                stale,
-            )
-            for row in rows:
-                fresh[row["project_id"]][row["event"]].append((row["property"], row["trait"]))
-            for project, mappings in fresh.items():
-                self._entries[project] = (now, dict(mappings))
+            found = await trait_mappings_for_projects(connection, [UUID(project) for project in stale])
+            for project in stale:
+                self._entries[project] = (now, found.get(UUID(project), {}))
         return {project: self._entries[project][1] for project in projects}
 
 
@@ -83,11 +76,15 @@ class PeopleRecorder:
         if not by_project:
             return stats
         projects = sorted(by_project)
+        # Before any rollup row is touched, merges included: a timezone change waits for this transaction.
+        await lock_active_persons(connection)
         mappings = await self._mappings.for_projects(connection, projects)
         keyed = derived = False
+        persons: list[tuple[str, str, UUID]] = []
         for project in projects:
             facts = by_project[project]
             resolution = await resolve_persons(connection, project, facts, mappings[project])
+            persons.extend((project, distinct_id, person) for distinct_id, person in resolution.person_of.items())
             await follow_merges(connection, project, resolution.merges)
             if resolution.merges:
                 await merge_active_persons(connection, project, resolution.merges)
@@ -96,9 +93,8 @@ class PeopleRecorder:
             stats.merges += len(resolution.merges)
             keyed = keyed or any(fact.session_id for fact in facts)
             derived = derived or not all(fact.session_id for fact in facts)
-        # Every person of the batch is resolved (and locked): each fresh event's person, looked up once for
-        # sessions, the rollups and the stored event; then sessions for all projects at once.
-        await connection.execute(_NOTE_PERSONS)
+        # Every person of the batch is resolved (and locked): sessions for all projects at once.
+        await connection.execute(_NOTE_PERSONS, *(list(column) for column in zip(*persons, strict=True)))
         await record_sessions(connection, keyed=keyed, derived=derived)
         await record_active_persons(connection)
         return stats
