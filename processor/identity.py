@@ -121,6 +121,8 @@ class Resolution:
     person_of: dict[str, UUID]
     merges: list[tuple[UUID, UUID]] = field(default_factory=list)
     created: int = 0
+    # (distinct id, surviving person) of the stored ids the merges moved: their events change person.
+    moved_ids: list[tuple[str, UUID]] = field(default_factory=list)
 
 
 def _links(facts: list[EventFacts]) -> list[tuple[int, str, int, str, str]]:
@@ -242,7 +244,9 @@ async def _load_traits(connection: asyncpg.Connection, plan: _Plan, distinct_ids
 _FROM_MICROS = "'epoch'::timestamptz + unnest({}::bigint[]) * interval '1 microsecond'"
 
 
-async def _write(connection: asyncpg.Connection, project_id: UUID, plan: _Plan) -> None:
+async def _write(connection: asyncpg.Connection, project_id: UUID, plan: _Plan) -> list[tuple[str, UUID]]:
+    """Store the plan; returns the (distinct id, surviving person) of every id a merge moved."""
+    moved: list[tuple[str, UUID]] = []
     new = [state for state in plan.persons.values() if state.is_new and state.merged_into is None]
     if new:
         await connection.execute(
@@ -259,10 +263,12 @@ async def _write(connection: asyncpg.Connection, project_id: UUID, plan: _Plan) 
         if plan.persons[loser].is_new:
             continue
         winner = plan.live(winner)
-        await connection.execute(
-            "UPDATE person_distinct_ids SET person_id = $3 WHERE project_id = $1 AND person_id = $2",
+        rows = await connection.fetch(
+            "UPDATE person_distinct_ids SET person_id = $3 WHERE project_id = $1 AND person_id = $2"
+            " RETURNING distinct_id",
             project_id, loser, winner,
         )
+        moved.extend((row["distinct_id"], winner) for row in rows)
         await connection.execute(
             "UPDATE persons SET merged_into = $2 WHERE id = $1 OR merged_into = $1", loser, winner
         )
@@ -300,6 +306,7 @@ async def _write(connection: asyncpg.Connection, project_id: UUID, plan: _Plan) 
             [state.is_identified for state in changed],
             [state.first_seen_us for state in changed], [state.last_seen_us for state in changed],
         )
+    return moved
 
 
 def _apply_event_traits(
@@ -362,28 +369,22 @@ async def resolve_persons(
     await _load_traits(connection, plan, {distinct_id for distinct_id, person_id in plan.mapping.items()
                                           if plan.persons[person_id].changed
                                           and plan.persons[person_id].traits is None})
-    await _write(connection, project, plan)
+    moved = await _write(connection, project, plan)
     created = sum(1 for state in plan.persons.values() if state.is_new and state.merged_into is None)
     merges = [(loser, plan.live(winner)) for loser, winner in plan.merges if not plan.persons[loser].is_new]
-    return Resolution(person_of, merges, created)
+    return Resolution(person_of, merges, created, moved)
 
 
-async def reassign_events(connection: asyncpg.Connection, project_id: str, merges: list[tuple[UUID, UUID]]) -> None:
-    """Give the stored events of merged persons to their survivors.
+async def reassign_events(connection: asyncpg.Connection, project_id: str, moved_ids: list[tuple[str, UUID]]) -> None:
+    """Give the stored events of the distinct ids merges moved to their surviving person.
 
-    Found through the survivors' distinct ids (which now include the losers'), one equality lookup on the
-    events' distinct-id index each: a plan that holds whatever the statistics say.
+    One equality lookup on the events' distinct-id index per moved id (a plan that holds whatever the
+    statistics say): the cost is the merged persons' history, not the survivor's.
     """
-    if not merges:
-        return
-    project = UUID(project_id)
-    losers = sorted({loser for loser, _ in merges})
-    rows = await connection.fetch(
-        "SELECT distinct_id, person_id FROM person_distinct_ids WHERE project_id = $1 AND person_id = ANY($2::uuid[])"
-        " ORDER BY distinct_id",
-        project, sorted({winner for _, winner in merges}),
-    )
-    await connection.executemany(
-        "UPDATE events SET person_id = $3 WHERE project_id = $1 AND distinct_id = $2 AND person_id = ANY($4::uuid[])",
-        [(project, row["distinct_id"], row["person_id"], losers) for row in rows],
-    )
+    if moved_ids:
+        project = UUID(project_id)
+        await connection.executemany(
+            "UPDATE events SET person_id = $3 WHERE project_id = $1 AND distinct_id = $2"
+            " AND person_id IS NOT NULL AND person_id <> $3",
+            [(project, distinct_id, person) for distinct_id, person in sorted(moved_ids)],
+        )

@@ -88,7 +88,7 @@ class PeopleRecorder:
             await follow_merges(connection, project, resolution.merges)
             if resolution.merges:
                 await merge_active_persons(connection, project, resolution.merges)
-                await reassign_events(connection, project, resolution.merges)
+                await reassign_events(connection, project, resolution.moved_ids)
             stats.persons_created += resolution.created
             stats.merges += len(resolution.merges)
             keyed = keyed or any(fact.session_id for fact in facts)
