@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     processor_max_deliveries: int = Field(5, ge=1)
     processor_retry_max_seconds: float = Field(10, gt=0)
 
+    # Live subscriptions (query service).
+    # Notices a subscriber may have waiting; a slower client loses the oldest (and is told how many events).
+    live_inbox_size: int = Field(64, ge=1, le=10_000)
+    # Fewest seconds between two pushes of one chart subscription (its debounce).
+    live_push_interval_seconds: float = Field(1.0, ge=0.05, le=60)
+    # How often an open subscription re-checks its token, membership, role and project.
+    live_access_check_seconds: float = Field(5.0, ge=0.1, le=300)
+    # How long a new WebSocket may take to send `connection_init`.
+    live_connection_init_seconds: float = Field(10.0, gt=0, le=300)
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_scheme(cls, value: str | None) -> str | None:

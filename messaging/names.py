@@ -88,6 +88,19 @@ class Names:
         return f"{self.namespace}ingest-replay"
 
     @property
+    def live_subject_prefix(self) -> str:
+        """Core NATS (not JetStream): the processor publishes what it just committed on `<prefix>.<project_id>`."""
+        return f"{self.namespace}live"
+
+    @property
+    def live_subjects(self) -> str:
+        """Every project's live subject: what each query replica subscribes to, once."""
+        return f"{self.live_subject_prefix}.*"
+
+    def live_subject(self, project_id: str) -> str:
+        return f"{self.live_subject_prefix}.{project_id}"
+
+    @property
     def processor_consumer(self) -> str:
         """Durable pull consumer shared by every processor replica."""
         return f"{self.namespace}processor"

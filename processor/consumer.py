@@ -7,6 +7,8 @@ PostgreSQL is unreachable the loop backs off and retries the batch in hand
 (telling JetStream it is still working on it) instead of letting it go. A
 message that fails for reasons of its own (undecodable, or data PostgreSQL
 refuses) is retried alone and, after `max_deliveries`, dead-lettered.
+Whatever a write newly stored is handed, once committed, to the live
+publisher, which announces it to the query service's subscriptions.
 """
 
 import asyncio
@@ -23,8 +25,9 @@ from messaging.names import Names
 from messaging.streams import bind_pull_subscription
 from processor.backoff import DATA_ERRORS, until_available
 from processor.dead_letters import dead_letter
+from processor.live_notices import LivePublisher
 from processor.transform import UnprocessableMessage, decode, rows_from_batch
-from processor.writer import EventWriter
+from processor.writer import EventWriter, StoredBatch
 from trackmint.v1 import batch_pb2
 
 logger = logging.getLogger(__name__)
@@ -41,9 +44,12 @@ class ProcessorStats:
 
 
 class EventConsumer:
-    def __init__(self, js: JetStreamContext, writer: EventWriter, settings: Settings) -> None:
+    def __init__(
+        self, js: JetStreamContext, writer: EventWriter, settings: Settings, live: LivePublisher | None = None
+    ) -> None:
         self._js = js
         self._writer = writer
+        self._live = live
         self._names = Names(settings.nats_namespace)
         self._fetch_messages = settings.processor_fetch_messages
         self._fetch_timeout = settings.processor_fetch_timeout_seconds
@@ -124,8 +130,8 @@ class EventConsumer:
         await asyncio.gather(*(msg.ack() for msg, _ in decoded))
         self.stats.batches += 1
         self.stats.messages += len(decoded)
-        self.stats.events_stored += stored
-        self.stats.duplicates += len(rows) - stored
+        self.stats.events_stored += len(stored.rows)
+        self.stats.duplicates += len(rows) - len(stored.rows)
 
     async def _process_alone(self, msg: Msg, rows: list[tuple]) -> None:
         try:
@@ -139,14 +145,14 @@ class EventConsumer:
             return
         await msg.ack()
         self.stats.messages += 1
-        self.stats.events_stored += stored
+        self.stats.events_stored += len(stored.rows)
 
     async def _store_event_by_event(self, msg: Msg, rows: list[tuple]) -> None:
         """Last delivery of a refused message: store its good events, dead-letter only the refused ones."""
         refused: dict[int, str] = {}
         for index, row in enumerate(rows):
             try:
-                self.stats.events_stored += await self._write_until_available([row], [msg])
+                self.stats.events_stored += len((await self._write_until_available([row], [msg])).rows)
             except DATA_ERRORS as error:
                 refused[index] = str(error)
         if refused:
@@ -162,9 +168,14 @@ class EventConsumer:
             await msg.ack()
         self.stats.messages += 1
 
-    async def _write_until_available(self, rows: list[tuple], in_hand: list[Msg]) -> int:
-        """Write, backing off while the database is unreachable; data errors propagate."""
-        return await until_available(lambda: self._writer.write(rows), in_hand, self._retry_max, self._note_retry)
+    async def _write_until_available(self, rows: list[tuple], in_hand: list[Msg]) -> StoredBatch:
+        """Write, backing off while the database is unreachable; data errors propagate. Announces what was new."""
+        stored = await until_available(
+            lambda: self._writer.store(rows), in_hand, self._retry_max, self._note_retry
+        )
+        if self._live is not None:
+            self._live.offer(stored)
+        return stored
 
     def _note_retry(self, error: BaseException, delay: float) -> None:
         self.stats.database_retries += 1

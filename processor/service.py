@@ -10,8 +10,10 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from config import Settings
+from messaging.names import Names
 from messaging.streams import connect_jetstream
 from processor.consumer import EventConsumer
+from processor.live_notices import LivePublisher
 from processor.rejection_consumer import RejectionConsumer
 from processor.writer import WRITER_SESSION_SETTINGS, EventWriter, prepare_connection
 from storage.database import create_pool
@@ -27,6 +29,7 @@ class ProcessorService:
     pool: asyncpg.Pool
     rejections: RejectionConsumer | None = None
     rejections_task: asyncio.Task | None = None
+    live: LivePublisher | None = None
 
     async def stop(self, grace: float = 30) -> None:
         """Finish and ack the batch in hand, then close connections."""
@@ -45,6 +48,8 @@ class ProcessorService:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        if self.live is not None:
+            await self.live.stop()
         # Everything in hand is acked by now; a drain would wait on the idle pull subscription.
         await self.nc.close()
         await self.pool.close()
@@ -58,14 +63,17 @@ async def start_processor(settings: Settings) -> ProcessorService:
         init=prepare_connection,
         server_settings=WRITER_SESSION_SETTINGS,
     )
-    consumer = EventConsumer(js, EventWriter(pool), settings)
+    # Announces committed events on core NATS for the query service's live subscriptions.
+    live = LivePublisher(nc, Names(settings.nats_namespace))
+    live.start()
+    consumer = EventConsumer(js, EventWriter(pool), settings, live)
     await consumer.subscribe()
     task = asyncio.create_task(consumer.run(), name="processor")
     # Records the dead-letter stream (ingest rejections, processor dead letters) in rejected_events.
     rejections = RejectionConsumer(js, pool, settings)
     await rejections.subscribe()
     rejections_task = asyncio.create_task(rejections.run(), name="processor-rejections")
-    return ProcessorService(consumer, task, nc, pool, rejections, rejections_task)
+    return ProcessorService(consumer, task, nc, pool, rejections, rejections_task, live)
 
 
 async def serve(settings: Settings) -> None:

@@ -11,6 +11,8 @@ PostgreSQL still picks a victim, the whole transaction is retried.
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -63,24 +65,27 @@ RETURNING project_id::text, message_id
 """
 
 # After identity: each fresh event with its person (none for bots, see PeopleRecorder), and the minute
-# and hour rollups. The writer's session is in UTC, so date_trunc cuts UTC hours.
+# and hour rollups. The writer's session is in UTC, so date_trunc cuts UTC hours. Answers each stored
+# event's key and person, which the processor announces once committed.
 STORE_FRESH = f"""
 WITH stored AS (
     INSERT INTO events ({_COLUMNS}, person_id)
     SELECT {_SELECTED}, f.person_id
     FROM staging_events s
     JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    RETURNING project_id, event, event_time, is_bot
+    RETURNING project_id, message_id, person_id, event, event_time, is_bot
 ), by_minute AS (
     INSERT INTO event_counts (project_id, event, minute, is_bot, count)
     SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
     FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (project_id, event, minute, is_bot) DO UPDATE SET count = event_counts.count + EXCLUDED.count
+), by_hour AS (
+    INSERT INTO event_counts_hourly (project_id, event, hour, is_bot, count)
+    SELECT project_id, event, date_trunc('hour', event_time), is_bot, count(*)
+    FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (project_id, event, hour, is_bot) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count
 )
-INSERT INTO event_counts_hourly (project_id, event, hour, is_bot, count)
-SELECT project_id, event, date_trunc('hour', event_time), is_bot, count(*)
-FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-ON CONFLICT (project_id, event, hour, is_bot) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count
+SELECT project_id::text, message_id, person_id::text FROM stored
 """
 
 _RETRYABLE_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, IdentityRace)
@@ -109,6 +114,18 @@ async def prepare_connection(connection: asyncpg.Connection) -> None:
     await connection.execute(CREATE_FRESH_DAYS)
 
 
+@dataclass(frozen=True)
+class StoredBatch:
+    """What one write committed: the rows that were new (duplicates left out), their persons, and when."""
+
+    # Staging rows (STAGING_COLUMNS order) of the newly stored events.
+    rows: list[tuple]
+    # The person of each row, as text; None for bots.
+    person_ids: list[str | None]
+    # Epoch seconds (wall clock) just after COMMIT returned.
+    committed_at: float
+
+
 class EventWriter:
     def __init__(self, pool: asyncpg.Pool, people: PeopleRecorder | None = None) -> None:
         self._pool = pool
@@ -126,9 +143,13 @@ class EventWriter:
 
     async def write(self, rows: list[tuple]) -> int:
         """Store rows; returns how many were new. Safe to call again with the same rows."""
+        return len((await self.store(rows)).rows)
+
+    async def store(self, rows: list[tuple]) -> StoredBatch:
+        """Store rows; returns the ones that were new, with their persons. Safe to call again with the same rows."""
         rows = unique_rows(rows)
         if not rows:
-            return 0
+            return StoredBatch([], [], time.time())
         for attempt in range(10):
             try:
                 async with self._pool.acquire() as connection:
@@ -138,10 +159,13 @@ class EventWriter:
                         fresh = {(record[0], record[1]) for record in await connection.fetch(RECORD_FRESH)}
                         await record_event_properties(connection)
                         people = await self.people.record(connection, rows, fresh)
-                        if fresh:
-                            await connection.execute(STORE_FRESH)
+                        persons = {} if not fresh else {
+                            (record[0], record[1]): record[2] for record in await connection.fetch(STORE_FRESH)
+                        }
+                    committed_at = time.time()
                 self.people_stats.add(people)
-                return len(fresh)
+                stored = [row for row in rows if (row[0], row[2]) in persons]
+                return StoredBatch(stored, [persons[(row[0], row[2])] for row in stored], committed_at)
             except _RETRYABLE_CONFLICTS as error:
                 logger.info("write conflict (%s), retrying", type(error).__name__)
                 await asyncio.sleep(0.01 * (attempt + 1))

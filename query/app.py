@@ -1,13 +1,18 @@
-"""The query service's Starlette application: GraphQL plus health endpoints.
+"""The query service's Starlette application: GraphQL (HTTP, and WebSocket for subscriptions) plus health endpoints.
 
-The asyncpg pool lives exactly as long as the application (its lifespan) and
-reaches resolvers through the per-request context, never through a module
-global, so tests and several apps in one process never share one.
+The asyncpg pool and the live hub (the replica's NATS subscription to live
+notices) live exactly as long as the application (its lifespan) and reach
+resolvers through the per-request context, never through a module global, so
+tests and several apps in one process never share one. Subscriptions speak
+`graphql-transport-ws` and authenticate with the access token of the
+`connection_init` payload (`{"authorization": "Bearer <token>"}` or
+`{"token": "<token>"}`), or else the handshake's Authorization header.
 """
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, TypedDict
 
 import asyncpg
@@ -15,14 +20,17 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from config import Settings
 from query.auth.throttle import LoginThrottle
 from query.auth.tokens import AccessClaims, TokenError, verify_access_token
 from query.context import QueryContext
+from query.live.hub import LiveHub
 from query.schema import create_schema
 from query.schemas.replay import ReplayClient
 from storage.database import create_pool
@@ -37,18 +45,26 @@ class _State(TypedDict):
     pool: asyncpg.Pool
     # Asks ingest to replay rejected events over NATS; connects on first use, so NATS stays optional.
     replay: ReplayClient
+    # The replica's one NATS subscription to live notices, fanned out to its subscriptions.
+    live: LiveHub
 
 
 class GraphQLView(GraphQL[QueryContext, None]):
     """Strawberry's ASGI view, with our context: the request, the application's pool and the caller."""
 
     def __init__(self, schema: strawberry.Schema, settings: Settings, **options: Any) -> None:
-        super().__init__(schema, **options)
+        super().__init__(
+            schema,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.live_connection_init_seconds),
+            **options,
+        )
         self.settings = settings
         self.login_throttle = LoginThrottle()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> QueryContext:
-        user, auth_error = self._authenticate(request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        user, auth_error, token = self._authenticate(authorization, "authorization header")
         return QueryContext(
             request=request,
             response=response,
@@ -57,19 +73,36 @@ class GraphQLView(GraphQL[QueryContext, None]):
             login_throttle=self.login_throttle,
             user=user,
             auth_error=auth_error,
+            access_token=token,
+            live=request.state.live,
         )
 
-    def _authenticate(self, authorization: str | None) -> tuple[AccessClaims | None, str | None]:
-        """(caller, None) for a valid bearer token, (None, reason) for a bad one, (None, None) without one."""
+    async def on_ws_connect(self, context: QueryContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate the WebSocket from its `connection_init` payload; a bad token fails each operation later."""
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        if authorization is None and params.get("token") is not None:
+            authorization = f"Bearer {params['token']}"
+        if authorization is not None:
+            context.user, context.auth_error, context.access_token = self._authenticate(
+                str(authorization), "connection_init authorization"
+            )
+        # Accepted either way: each subscription then answers UNAUTHENTICATED with the reason, like a query.
+        return UNSET
+
+    def _authenticate(
+        self, authorization: str | None, where: str
+    ) -> tuple[AccessClaims | None, str | None, str | None]:
+        """(caller, None, token) for a valid bearer token, (None, reason, None) for a bad one, all None without."""
         if not authorization:
-            return None, None
+            return None, None, None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return None, "authorization header must be `Bearer <access token>`"
+            return None, f"{where} must be `Bearer <access token>`", None
         try:
-            return verify_access_token(self.settings, token.strip()), None
+            return verify_access_token(self.settings, token.strip()), None, token.strip()
         except TokenError as error:
-            return None, str(error)
+            return None, str(error), None
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -82,16 +115,21 @@ def create_app(settings: Settings) -> Starlette:
         pool = await create_pool(database_url, size=settings.database_pool_size)
         logger.info("query service database pool open", extra={"pool_size": settings.database_pool_size})
         replay = ReplayClient(settings)
+        # Connects in the background: queries never wait for NATS, subscriptions say when it is away.
+        live = LiveHub(settings)
+        live.start()
         try:
             # Starlette copies this state into every request's `request.state`.
-            yield {"pool": pool, "replay": replay}
+            yield {"pool": pool, "replay": replay, "live": live}
         finally:
+            await live.close()
             await replay.close()
             await pool.close()
 
     graphql = GraphQLView(create_schema(), settings, graphql_ide="graphiql")
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
     ]

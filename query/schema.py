@@ -1,6 +1,7 @@
-"""The GraphQL schema: the root Query and Mutation composed from the domain folders."""
+"""The GraphQL schema: the root Query, Mutation and Subscription composed from the domain folders."""
 
 import logging
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -11,7 +12,9 @@ from query.accounts.mutations import AccountsMutation
 from query.accounts.queries import AccountsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
+from query.events.subscriptions import EventsSubscription
 from query.funnels.queries import FunnelsQuery
+from query.funnels.subscriptions import FunnelsSubscription
 from query.journeys.queries import JourneysQuery
 from query.members.mutations import MembersMutation
 from query.members.queries import MembersQuery
@@ -20,12 +23,16 @@ from query.persons.queries import PersonsQuery
 from query.projects.mutations import ProjectsMutation
 from query.projects.queries import ProjectsQuery
 from query.realtime.queries import RealtimeQuery
+from query.realtime.subscriptions import RealtimeSubscription
 from query.retention.queries import ActiveUsersQuery, RetentionQuery
+from query.retention.subscriptions import ActiveUsersSubscription, RetentionSubscription
 from query.schemas.mutations import SchemasMutation
 from query.schemas.queries import SchemasQuery
 from query.sessions.queries import SessionsQuery
+from query.sessions.subscriptions import SessionsSubscription
 from query.toplists.queries import TopListsQuery
 from query.trends.queries import TrendsQuery
+from query.trends.subscriptions import TrendsSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +71,19 @@ class Mutation(AccountsMutation, ProjectsMutation, MembersMutation, PersonsMutat
     pass
 
 
+@strawberry.type
+class Subscription(
+    EventsSubscription,
+    RealtimeSubscription,
+    TrendsSubscription,
+    FunnelsSubscription,
+    RetentionSubscription,
+    ActiveUsersSubscription,
+    SessionsSubscription,
+):
+    pass
+
+
 def _is_unexpected(error: GraphQLError) -> bool:
     # Resolver failures that are not QueryErrors are bugs or outages: their
     # text may hold SQL or internals, so the client only learns that it failed.
@@ -82,7 +102,21 @@ def _document_error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+def _pass_event_through(source: object, _info: object, /, **_arguments: object) -> object:
+    # Positional-only, so an argument named like a parameter lands in `_arguments`.
+    return source
+
+
 class QuerySchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Strawberry resolves each subscription event with `lambda event, *_, **__: event`, which fails with
+        # "multiple values for argument 'event'" on a field that has an argument named `event`, as
+        # liveActiveUsers has (like activeUsers). Same behaviour, without the name clash.
+        if self._schema.subscription_type is not None:
+            for field in self._schema.subscription_type.fields.values():
+                field.resolve = _pass_event_through
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Expected errors are the client's business; only the unexpected ones are worth a log line.
         for error in errors:
@@ -99,6 +133,7 @@ def create_schema() -> strawberry.Schema:
     return QuerySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Factories, not instances: Strawberry builds fresh extensions for every request.
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
