@@ -31,7 +31,9 @@ and to the return events respectively. Persons are the events' (`reading.PERSON_
 and bot events are excluded, as everywhere in analytics. All counting is one SQL
 statement under `reading.STATEMENT_TIMEOUT`. Since periods are whole local days,
 without filters it reads the processor's `person_event_days` rollup (one row per
-person, event and local day) instead of the events themselves.
+person, event and local day) instead of the events themselves; FIRST_TIME
+retention of one event (start = return) then needs a single pass over that
+event's days, no join of cohorts with returns.
 """
 
 import enum
@@ -137,24 +139,65 @@ async def get_retention(
         return f"date_trunc({unit}, {column} AT TIME ZONE {tz})"
 
     start_event = params.add(start.event, "text")
-    return_event = params.add(returning.event, "text")
-    if not start.filters and not returning.filters:
-        starts, returns = _from_person_event_days(mode, project, start_event, return_event, unit, first, last,
-                                                  step, count)
+    offset = _OFFSETS[period]
+    rollup = not start.filters and not returning.filters
+    if rollup and mode is RetentionMode.FIRST_TIME and start.event == returning.event:
+        # One pass over the event's days; with two events, joining a rare start event's few cohorts to the
+        # returns reads less.
+        tallies = _first_time_from_person_event_days(project, start_event, unit, last, first, step, count,
+                                                     offset.format(period="r.local_period", cohort="r.cohort"))
     else:
-        starts, returns = _from_events(mode, params, project, tz, start, returning, start_event, return_event,
-                                       local_period, start_instant, cohorts_end, returns_end)
-    sql = _RETENTION.format(starts=starts, returns=returns, offset=_OFFSETS[period], step=step, first=first,
-                            last=last, count=count, tz=tz)
+        return_event = params.add(returning.event, "text")
+        if rollup:
+            starts, returns = _paired_from_person_event_days(mode, project, start_event, return_event, unit, first,
+                                                             last, step, count)
+        else:
+            starts, returns = _from_events(mode, params, project, tz, start, returning, start_event, return_event,
+                                           local_period, start_instant, cohorts_end, returns_end)
+        tallies = _PAIRED_TALLIES.format(starts=starts, returns=returns,
+                                         offset=offset.format(period="r.local_period", cohort="c.cohort"))
+    sql = _RETENTION.format(tallies=tallies, step=step, first=first, last=last, count=count, tz=tz)
     rows = await fetch_read_only(connection, sql, params.values, "the date range or the filters")
     return _cohorts(rows, ZoneInfo(timezone))
 
 
-def _from_person_event_days(
+def _first_time_from_person_event_days(
+    project: str, event: str, unit: str, last: str, first: str, step: str, count: str, offset: str,
+) -> str:
+    """`sizes` and `retained` of FIRST_TIME cohorts whose start and return event are one event, from the rollup.
+
+    Periods are whole local days, so the rollup's days say it all. One pass over the event's days: one row
+    per person and period they did it in; a person's cohort is their earliest such period (no lower bound
+    on the days read: the first-ever event may lie long before the range), and each of their periods is a
+    return to it, so no join of starts with returns is needed.
+    """
+    returns_end = f"(({last} + {step} * {count})::date)"
+    return f"""
+        periods AS (
+            SELECT DISTINCT person_id AS person, date_trunc({unit}, day::timestamp) AS local_period
+            FROM person_event_days
+            WHERE project_id = {project} AND event = {event} AND day < {returns_end}
+        ),
+        placed AS (
+            SELECT local_period, min(local_period) OVER (PARTITION BY person) AS cohort FROM periods
+        ),
+        tallied AS MATERIALIZED (
+            -- The cohort's own period appears once per person: it counts the cohort.
+            SELECT r.cohort, {offset} AS k, count(*) AS n
+            FROM placed r
+            WHERE r.cohort >= {first} AND r.cohort <= {last}
+            GROUP BY 1, 2
+        ),
+        sizes AS (SELECT cohort, n AS size FROM tallied WHERE k = 0),
+        retained AS (SELECT cohort, k, n FROM tallied)
+    """
+
+
+def _paired_from_person_event_days(
     mode: RetentionMode, project: str, start_event: str, return_event: str, unit: str, first: str, last: str,
     step: str, count: str,
 ) -> tuple[str, str]:
-    """(cohorts, returns) from the daily rollup: periods are whole local days, so its days say it all."""
+    """(cohorts, returns) from the daily rollup."""
     cohorts_end = f"(({last} + {step})::date)"
     returns_end = f"(({last} + {step} * {count})::date)"
     if mode is RetentionMode.RECURRING:
@@ -218,18 +261,19 @@ def _from_events(
     return starts, returns
 
 
-# How many periods after its cohort's a return's period is (r: returns, c: cohorts).
+# How many periods after its cohort's a return's period is ({period}, {cohort}: the two columns).
 _OFFSETS = {
     RetentionPeriod.MONTH: (
-        "((extract(year FROM r.local_period) - extract(year FROM c.cohort)) * 12"
-        " + extract(month FROM r.local_period) - extract(month FROM c.cohort))::int"
+        "((extract(year FROM {period}) - extract(year FROM {cohort})) * 12"
+        " + extract(month FROM {period}) - extract(month FROM {cohort}))::int"
     ),
-    RetentionPeriod.WEEK: "((r.local_period::date - c.cohort::date) / 7)",
-    RetentionPeriod.DAY: "(r.local_period::date - c.cohort::date)",
+    RetentionPeriod.WEEK: "(({period}::date - {cohort}::date) / 7)",
+    RetentionPeriod.DAY: "({period}::date - {cohort}::date)",
 }
 
-_RETENTION = """
-    WITH cohorts AS ({starts}),
+# `sizes` (cohort, size) and `retained` (cohort, k, n) from (person, cohort) and (person, local_period) pairs.
+_PAIRED_TALLIES = """
+    cohorts AS ({starts}),
     returns AS ({returns}),
     sizes AS (SELECT cohort, count(*) AS size FROM cohorts GROUP BY cohort),
     retained AS (
@@ -237,7 +281,11 @@ _RETENTION = """
         SELECT c.cohort, {offset} AS k, count(*) AS n
         FROM cohorts c JOIN returns r ON r.person = c.person AND r.local_period >= c.cohort
         GROUP BY 1, 2
-    ),
+    )
+"""
+
+_RETENTION = """
+    WITH {tallies},
     grid AS (
         SELECT cohort, k, cohort + {step} * k AS local_period
         FROM generate_series({first}, {last}, {step}) AS cohort
