@@ -40,11 +40,10 @@ event, the time of the step-k event an attempt standing there moves on to
 instants, straight over the events; STRICT: `lead` of the next instant, over
 events grouped per instant). Each step then is an equality join of the attempts on (person,
 previous step's time). Following the earliest next step is optimal, so no
-search over choices is needed. 300k events (one person with 20k of them) take
-about 0.7 s ORDERED and 1.3 s STRICT on the development machine. Towards 10M
-events: the `events` scan over [from, to + window] dominates; resolve persons
-once per distinct id instead of per event, and consider an index on
-(project_id, event, event_time) for ORDERED, whose scan reads only step events.
+search over choices is needed. ORDERED reads only the step events, through the
+(project_id, event, event_time) index that covers person and distinct id. On a
+month of 10M events (484k step events) a 4-step ORDERED funnel takes about 1.7 s
+on 2 cores: the sort per person and time, then the per-step lookups, dominate.
 """
 
 import base64
