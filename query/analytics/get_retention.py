@@ -144,7 +144,7 @@ async def get_retention(
     if rollup and mode is RetentionMode.FIRST_TIME and start.event == returning.event:
         # One pass over the event's days; with two events, joining a rare start event's few cohorts to the
         # returns reads less.
-        tallies = _first_time_from_person_event_days(project, start_event, unit, last, first, step, count,
+        tallies = _first_time_from_person_event_days(project, start_event, unit, first, last, step, count,
                                                      offset.format(period="r.local_period", cohort="r.cohort"))
     else:
         return_event = params.add(returning.event, "text")
@@ -162,7 +162,7 @@ async def get_retention(
 
 
 def _first_time_from_person_event_days(
-    project: str, event: str, unit: str, last: str, first: str, step: str, count: str, offset: str,
+    project: str, event: str, unit: str, first: str, last: str, step: str, count: str, offset: str,
 ) -> str:
     """`sizes` and `retained` of FIRST_TIME cohorts whose start and return event are one event, from the rollup.
 
