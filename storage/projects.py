@@ -161,7 +161,7 @@ async def delete_project(connection: asyncpg.Connection, project_id: UUID, organ
         if not owned:
             return False
         for table in ("events", "event_message_ids", "event_counts", "event_counts_hourly", "sessions",
-                      "person_distinct_ids", "persons",
+                      "session_hourly", "person_distinct_ids", "persons",
                       "event_properties", "person_days", "person_event_days", "active_person_counts"):
             await connection.execute(f"DELETE FROM {table} WHERE project_id = $1", project_id)
         await connection.execute("DELETE FROM projects WHERE id = $1", project_id)

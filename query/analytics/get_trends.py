@@ -53,7 +53,15 @@ from query.analytics.filters import (
     validate_filters,
     validate_key,
 )
-from query.analytics.intervals import Bucketing, BucketRange, Interval, get_bucket_range
+from query.analytics.intervals import (
+    Bucketing,
+    BucketRange,
+    Interval,
+    buckets_on_whole_hours,
+    ceil_hour,
+    floor_hour,
+    get_bucket_range,
+)
 from query.analytics.reading import PERSON_SQL, person_joins, read_only, validate_date_range
 from query.errors import BadUserInputError
 
@@ -318,35 +326,6 @@ async def _fetch_unique_persons_from_days(
     return await connection.fetch(sql, *params.values)
 
 
-def _buckets_on_whole_hours(query: _Query, buckets: BucketRange) -> bool:
-    """Whether every bucket of the range starts on a whole UTC hour."""
-    if query.interval is Interval.MINUTE:
-        return False
-    if query.interval.is_absolute:  # hours: whole hours apart from the first bucket on
-        return buckets.first == _floor_hour(buckets.first)
-    # Local calendar starts: on whole UTC hours where the zone's offset there is whole hours (either side
-    # of a DST change landing on the start).
-    zone = ZoneInfo(query.timezone)
-    local = buckets.first
-    while local <= buckets.last:
-        if any(local.replace(tzinfo=zone, fold=fold).utcoffset() % _HOUR for fold in (0, 1)):
-            return False
-        if query.interval is Interval.MONTH:
-            local = local.replace(year=local.year + local.month // 12, month=local.month % 12 + 1)
-        else:
-            local += timedelta(days=7 if query.interval is Interval.WEEK else 1)
-    return True
-
-
-def _ceil_hour(value: datetime) -> datetime:
-    floor = _floor_hour(value)
-    return floor if floor == value else floor + _HOUR
-
-
-def _floor_hour(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 def _ceil_minute(value: datetime) -> datetime:
     floor = _floor_minute(value)
     return floor if floor == value else floor + _MINUTE
@@ -386,8 +365,8 @@ async def _fetch_total(
     # Whole UTC hours inside the whole minutes come from the hourly rollup when no bucket boundary cuts an
     # hour: every bucket starts on a whole UTC hour (zones with whole-hour offsets, intervals of an hour or
     # more) and the shift is whole hours.
-    hours_from, hours_to = _ceil_hour(whole_from), _floor_hour(whole_to)
-    if hours_from >= hours_to or shift % _HOUR or not _buckets_on_whole_hours(query, buckets):
+    hours_from, hours_to = ceil_hour(whole_from), floor_hour(whole_to)
+    if hours_from >= hours_to or shift % _HOUR or not buckets_on_whole_hours(query.interval, query.timezone, buckets):
         hours_from = hours_to = whole_to
     minute_ranges = [(whole_from, hours_from), (hours_to, whole_to)]
 

@@ -14,7 +14,8 @@ Two kinds of bucket:
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -25,6 +26,7 @@ MAX_BUCKETS = 5000
 """Most buckets one query may ask for; more is a chart nobody can read and a scan nobody wants."""
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
+_HOUR = timedelta(hours=1)
 
 
 class Interval(enum.Enum):
@@ -128,3 +130,33 @@ async def get_bucket_range(
             f"the date range spans {count} {interval.value} buckets; at most {MAX_BUCKETS} are allowed"
         )
     return BucketRange(first=row["first"], last=row["last"], count=count)
+
+
+def buckets_on_whole_hours(interval: Interval, timezone: str, buckets: BucketRange) -> bool:
+    """Whether every bucket of the range starts on a whole UTC hour (so hourly rollups can fill it)."""
+    if interval is Interval.MINUTE:
+        return False
+    if interval.is_absolute:  # hours: whole hours apart from the first bucket on
+        return buckets.first == floor_hour(buckets.first)
+    # Local calendar starts: on whole UTC hours where the zone's offset there is whole hours (either side
+    # of a DST change landing on the start).
+    zone = ZoneInfo(timezone)
+    local = buckets.first
+    while local <= buckets.last:
+        if any(local.replace(tzinfo=zone, fold=fold).utcoffset() % _HOUR for fold in (0, 1)):
+            return False
+        if interval is Interval.MONTH:
+            local = local.replace(year=local.year + local.month // 12, month=local.month % 12 + 1)
+        else:
+            local += timedelta(days=7 if interval is Interval.WEEK else 1)
+    return True
+
+
+def ceil_hour(value: datetime) -> datetime:
+    floor = floor_hour(value)
+    return floor if floor == value else floor + _HOUR
+
+
+def floor_hour(value: datetime) -> datetime:
+    """The whole UTC hour `value` lies in (rollups count absolute hours, whatever the project's zone)."""
+    return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

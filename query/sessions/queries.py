@@ -1,6 +1,9 @@
 """Sessions summary query."""
 
+from collections.abc import Iterable
+
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from query.access import load_project
 from query.analytics.get_sessions import DEFAULT_LIMIT, get_sessions
@@ -45,5 +48,20 @@ class SessionsQuery:
                 breakdown_limit=breakdown_limit,
                 interval=interval,
                 pages_limit=pages_limit,
+                distribution=_selects_any(info.selected_fields, _DISTRIBUTION_FIELDS),
             )
         return SessionsSummary.from_result(result)
+
+
+_DISTRIBUTION_FIELDS = frozenset({"persons", "medianDurationSeconds"})
+"""Statistics the hourly rollup cannot sum: asking for either reads every session of the range."""
+
+
+def _selects_any(selections: Iterable[Selection], names: frozenset[str]) -> bool:
+    """Whether the selection (fragments included, at any depth) asks for a field of one of these names."""
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name in names:
+            return True
+        if _selects_any(selection.selections, names):
+            return True
+    return False

@@ -50,3 +50,23 @@ async def traits_of(db: asyncpg.Connection, person_id) -> dict:
 
 async def sessions_of(db: asyncpg.Connection, project_id) -> list[asyncpg.Record]:
     return await db.fetch("SELECT * FROM sessions WHERE project_id = $1 ORDER BY started_at, id", project_id)
+
+
+async def assert_session_rollup_matches(db: asyncpg.Connection, project_id) -> None:
+    """`session_hourly` (kept by triggers) equals the same sums recomputed from `sessions` now."""
+    rollup_sql = """
+        SELECT dimension, hour, value, sessions, duration_micros, bounces, pageviews, events
+        FROM session_hourly WHERE project_id = $1 AND sessions <> 0 ORDER BY 1, 2, 3
+    """
+    recomputed_sql = """
+        SELECT d.dimension, date_bin('1 hour', s.started_at, '2000-01-01 00:00+00') AS hour, d.value,
+               count(*) AS sessions, sum(session_hourly_micros(s)) AS duration_micros,
+               count(*) FILTER (WHERE s.event_count = 1) AS bounces, sum(s.pageview_count) AS pageviews,
+               sum(s.event_count) AS events
+        FROM sessions s CROSS JOIN LATERAL session_hourly_dimensions(s) AS d
+        WHERE s.project_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    """
+    rollup = [tuple(row) for row in await db.fetch(rollup_sql, project_id)]
+    recomputed = [tuple(row) for row in await db.fetch(recomputed_sql, project_id)]
+    assert recomputed, "the project must have sessions"
+    assert rollup == recomputed

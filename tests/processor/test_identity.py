@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from processor.writer import EventWriter
 from tests.payloads import event_of
 from tests.processor.people import (
+    assert_session_rollup_matches,
     at,
     live_persons,
     new_project,
@@ -74,6 +75,7 @@ async def test_identify_merges_an_anonymous_person_into_the_users_person_with_it
     (session,) = await sessions_of(db, project)
     assert (session["person_id"], session["event_count"], session["entry_page"], session["exit_page"]) == (
         user_person, 4, "/a", "/b")
+    await assert_session_rollup_matches(db, project)
 
 
 async def test_identify_does_not_merge_two_identified_persons_but_alias_does(writer_pool, db):
@@ -170,3 +172,4 @@ async def test_concurrent_identifies_on_two_writers_make_one_person(writer_pool,
         # Every event is in a session of that person: 12 events, one session (gaps under 30 minutes).
         (session,) = await sessions_of(db, project)
         assert (session["person_id"], session["event_count"]) == (person_id, 12)
+        await assert_session_rollup_matches(db, project)

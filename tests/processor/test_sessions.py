@@ -8,7 +8,15 @@ import pytest
 
 from processor.writer import EventWriter
 from tests.payloads import event_of
-from tests.processor.people import MINUTE_NS, at, new_project, person_of, sessions_of, write
+from tests.processor.people import (
+    MINUTE_NS,
+    assert_session_rollup_matches,
+    at,
+    new_project,
+    person_of,
+    sessions_of,
+    write,
+)
 
 
 def _moment(ns: int) -> datetime:
@@ -49,6 +57,7 @@ async def test_a_late_event_filling_the_gap_fuses_two_sessions(writer_pool, db):
     assert (session["referrer"], session["country"], session["browser"]) == (
         "https://www.google.com/", "FR", "Firefox")
     assert session["entry_url"] == "https://shop.example/entry"
+    await assert_session_rollup_matches(db, project)
 
 
 async def test_an_sdk_session_id_wins_over_the_inactivity_rule(writer_pool, db):
@@ -69,6 +78,7 @@ async def test_an_sdk_session_id_wins_over_the_inactivity_rule(writer_pool, db):
     assert (one["event_count"], one["pageview_count"], one["entry_page"], one["exit_page"], one["country"]) == (
         3, 2, "/first", "/last", "JP")
     assert one["duration_seconds"] == 90 * 60
+    await assert_session_rollup_matches(db, project)
 
 
 def _reference_sessions(events: list[dict]) -> list[tuple]:
@@ -135,6 +145,7 @@ async def test_sessions_equal_a_recomputation_whatever_the_arrival_order_and_wri
         for row in await sessions_of(db, project)
     )
     assert stored == _reference_sessions(events)
+    await assert_session_rollup_matches(db, project)
 
 
 async def test_a_late_event_at_the_same_moment_as_a_sessions_first_keeps_the_stored_attributes(writer_pool, db):
