@@ -28,7 +28,9 @@ dimension. Values are bound parameters; the only names written into SQL are the
 dimension columns, a fixed enum.
 
 Everything after the bucket range is one SQL statement (one snapshot) under
-`reading.STATEMENT_TIMEOUT`.
+`reading.STATEMENT_TIMEOUT`. A caller that needs neither distinct persons nor medians says so
+(`distribution=False`); unfiltered summaries are then added up from hourly sums
+(`sessions_rollup.py`), exact all the same.
 """
 
 import enum

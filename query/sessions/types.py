@@ -37,12 +37,18 @@ class SessionFilterInput:
 @strawberry.type(description="What a group of sessions looks like; averages are null for a group without sessions.")
 class SessionStats:
     sessions: int = strawberry.field(description="Sessions that started in the group.")
-    persons: int = strawberry.field(description="Distinct persons those sessions belong to.")
+    persons: int = strawberry.field(
+        description=(
+            "Distinct persons those sessions belong to. Asking for it (or for medianDurationSeconds) reads every"
+            " session of the range; without both, unfiltered summaries add up hourly sums, much faster over long"
+            " ranges."
+        )
+    )
     avg_duration_seconds: float | None = strawberry.field(
         description="Mean duration, first to last event (a one-event session lasts 0 s)."
     )
     median_duration_seconds: float | None = strawberry.field(
-        description="Median duration (percentile_cont 0.5, interpolated)."
+        description="Median duration (percentile_cont 0.5, interpolated). Reads every session of the range, as persons."
     )
     bounce_rate: float | None = strawberry.field(description="Fraction (0 to 1) of sessions with exactly one event.")
     pageviews_per_session: float | None = strawberry.field(description="Mean page and screen views per session.")
