@@ -7,17 +7,34 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright, which never downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium
+# The web UI (webui/): `npm ci` when package-lock.json changes, `npm run build` (type check included) when a source does.
+NPM          ?= npm
+WEBUI_DEPS   := webui/node_modules/.package-lock.json
+WEBUI_BUILD  := webui/dist/index.html
+WEBUI_SOURCES := $(shell find webui/src webui/public -type f 2>/dev/null) \
+	webui/index.html webui/package.json webui/tsconfig.json webui/vite.config.ts
 
-.PHONY: run test install proto lint bench clean
+.PHONY: run test install webui proto lint bench clean
 
-run: $(STAMP)
+run: $(STAMP) $(WEBUI_BUILD)
 	$(BIN)/trackmint up
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(WEBUI_BUILD)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
+
+webui: $(WEBUI_BUILD)
+
+$(WEBUI_DEPS): webui/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "building the web UI needs Node.js 20+ and npm (https://nodejs.org)"; exit 1; }
+	cd webui && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEBUI_BUILD): $(WEBUI_DEPS) $(WEBUI_SOURCES)
+	cd webui && $(NPM) run build --silent
+	touch $@
 
 $(STAMP): pyproject.toml proto/pyproject.toml sdk/python/pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -42,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) .trackmint .pytest_cache
+	rm -rf $(VENV) .trackmint .pytest_cache webui/node_modules webui/dist artifacts

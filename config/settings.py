@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # How long a new WebSocket may take to send `connection_init`.
     live_connection_init_seconds: float = Field(10.0, gt=0, le=300)
 
+    # The built web UI the query service serves at `/` (`make webui`); unset: webui/dist of this checkout.
+    webui_dist_dir: Path | None = None
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_scheme(cls, value: str | None) -> str | None:

@@ -33,6 +33,7 @@ from query.context import QueryContext
 from query.live.hub import LiveHub
 from query.schema import create_schema
 from query.schemas.replay import ReplayClient
+from query.webui import webui_routes
 from storage.database import create_pool
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Last: the web UI answers every other GET, never one of the paths above.
+    webui = webui_routes(settings, reserved_paths=[route.path for route in routes])
+    return Starlette(routes=[*routes, *webui], lifespan=lifespan)
 
 
 async def _healthz(request: Request) -> Response:

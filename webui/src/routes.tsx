@@ -1,0 +1,79 @@
+/**
+ * Every screen of the app, in navigation order: its path, navigation label and group, the roles
+ * that may use it and whether it needs a selected project. The navigation, the router and the
+ * role guard are all built from this list, so a new screen is one page file in `pages/` and one
+ * entry here.
+ *
+ * `section` is the server's name for the screen (`me.sections`, query/permissions.py); `roles`
+ * must agree with it. Pages are lazy-loaded, so a screen's code (and ECharts) loads on first visit.
+ */
+import { lazy, type ComponentType, type LazyExoticComponent } from "react";
+import type { IconName } from "./components/Icon";
+import type { Role } from "./lib/auth";
+
+export const ALL_ROLES: readonly Role[] = ["ADMIN", "DEVELOPER", "VIEWER"];
+export const MANAGERS: readonly Role[] = ["ADMIN", "DEVELOPER"];
+export const ADMINS: readonly Role[] = ["ADMIN"];
+
+export type NavGroup = "Analytics" | "Data" | "Organization";
+
+export interface Screen {
+  /** Absolute path; may end with "/*" for screens with routes of their own. */
+  path: string;
+  label: string;
+  section: string;
+  roles: readonly Role[];
+  group: NavGroup;
+  icon: IconName;
+  /** The screen reads the selected project (most do); without one it shows "create a project". */
+  needsProject: boolean;
+  /** Listed in the navigation (false for detail screens reached by links, e.g. a person's journey). */
+  nav?: boolean;
+  component: LazyExoticComponent<ComponentType>;
+}
+
+export const SCREENS: Screen[] = [
+  {
+    path: "/overview", label: "Overview", section: "overview", roles: ALL_ROLES, group: "Analytics",
+    icon: "overview", needsProject: true, component: lazy(() => import("./pages/OverviewPage")),
+  },
+  {
+    path: "/live", label: "Live events", section: "live", roles: ALL_ROLES, group: "Analytics",
+    icon: "live", needsProject: true, component: lazy(() => import("./pages/LivePage")),
+  },
+  {
+    path: "/api-keys", label: "API keys", section: "api_keys", roles: MANAGERS, group: "Data",
+    icon: "keys", needsProject: true, component: lazy(() => import("./pages/ApiKeysPage")),
+  },
+  {
+    path: "/projects", label: "Projects", section: "projects", roles: ALL_ROLES, group: "Organization",
+    icon: "projects", needsProject: false, component: lazy(() => import("./pages/ProjectsPage")),
+  },
+];
+
+/** Screens shown before signing in; they render without the app shell. */
+export interface PublicScreen {
+  path: string;
+  component: LazyExoticComponent<ComponentType>;
+}
+
+export const PUBLIC_SCREENS: PublicScreen[] = [
+  { path: "/login", component: lazy(() => import("./pages/LoginPage")) },
+  { path: "/signup", component: lazy(() => import("./pages/SignupPage")) },
+];
+
+export const NAV_GROUPS: NavGroup[] = ["Analytics", "Data", "Organization"];
+
+export function canUse(screen: Screen, role: Role): boolean {
+  return screen.roles.includes(role);
+}
+
+/** The navigation entries of a role, in order. */
+export function navScreens(role: Role): Screen[] {
+  return SCREENS.filter((screen) => screen.nav !== false && canUse(screen, role));
+}
+
+/** Where "/" leads: the first screen the role may use. */
+export function homePath(role: Role): string {
+  return navScreens(role)[0]?.path ?? "/projects";
+}
