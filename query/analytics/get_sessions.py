@@ -34,7 +34,7 @@ Everything after the bucket range is one SQL statement (one snapshot) under
 """
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -90,6 +90,16 @@ _VALUE_COUNT = {
     Operator.IS_NOT_SET: (0, 0),
 }
 """Operators that apply to session dimensions (all text), with how many values each takes."""
+
+
+class SummaryPart(enum.Enum):
+    """A part of the summary; the value names it in the SQL's rows."""
+
+    TOTALS = "total"
+    BREAKDOWN = "breakdown"
+    SERIES = "series"
+    ENTRY_PAGES = "entry"
+    EXIT_PAGES = "exit"
 
 
 @dataclass(frozen=True)
@@ -156,13 +166,14 @@ async def get_sessions(
     breakdown_limit: int = DEFAULT_LIMIT,
     interval: Interval | None = None,
     pages_limit: int = DEFAULT_LIMIT,
-    distribution: bool = True,
+    distribution: Collection[SummaryPart] = frozenset(SummaryPart),
 ) -> SessionsSummary:
-    """The summary; `distribution=False` says distinct persons and medians are not wanted (they come back
-    None), which lets most summaries read the hourly rollup instead of every session."""
+    """The summary; `distribution` names the parts that want distinct persons and medians (elsewhere they come
+    back None). Unfiltered parts without them are added up from the hourly rollup instead of every session."""
     _validate(date_from, date_to, filters, breakdown, breakdown_limit, pages_limit)
     breakdown_column = None if breakdown is None else _COLUMNS[breakdown]
-    async with read_only(connection, "the date range or the filters"):
+    # One snapshot for both sources, so the parts agree with each other.
+    async with read_only(connection, "the date range or the filters", isolation="repeatable_read"):
         buckets = None
         if interval is not None:
             buckets = await get_bucket_range(connection, interval, timezone, date_from, date_to)
@@ -170,13 +181,20 @@ async def get_sessions(
             project_id=project_id, timezone=timezone, date_from=date_from, date_to=date_to,
             breakdown_limit=breakdown_limit, interval=interval, buckets=buckets, pages_limit=pages_limit,
         )
-        if not distribution and rollup_can_answer(
+        raw_parts = frozenset(SummaryPart)
+        if rollup_can_answer(
             filtered=bool(filters), breakdown_column=breakdown_column, interval=interval, timezone=timezone,
             buckets=buckets,
         ):
-            rows = await fetch_from_rollup(connection, breakdown_column=breakdown_column, **options)
-        else:
-            rows = await _fetch_from_sessions(connection, filters=filters, breakdown=breakdown, **options)
+            raw_parts = frozenset(distribution)
+        rows: list[asyncpg.Record] = []
+        if raw_parts != frozenset(SummaryPart):
+            summed = await fetch_from_rollup(connection, breakdown_column=breakdown_column, **options)
+            rows += [row for row in summed if SummaryPart(row["part"]) not in raw_parts]
+        if raw_parts:
+            rows += await _fetch_from_sessions(
+                connection, filters=filters, breakdown=breakdown, parts=raw_parts, **options
+            )
     return _summary(rows, ZoneInfo(timezone))
 
 
@@ -193,14 +211,17 @@ async def _fetch_from_sessions(
     interval: Interval | None,
     buckets: BucketRange | None,
     pages_limit: int,
+    parts: Collection[SummaryPart],
 ) -> list[asyncpg.Record]:
-    """Every statistic, persons and medians included, from the sessions themselves."""
+    """Every statistic of these parts, persons and medians included, from the sessions themselves."""
     params = Params()
     project = params.add(project_id, "uuid")
     start = params.add(date_from, "timestamptz")
     end = params.add(date_to, "timestamptz")
-    parts = [f"SELECT 'total' AS part, 0::int8 AS rank, NULL::text AS value, false AS is_other,"
-             f" NULL::timestamptz AS bucket, {_STATS} FROM chosen x"]
+    selects = []
+    if SummaryPart.TOTALS in parts:
+        selects.append(f"SELECT 'total' AS part, 0::int8 AS rank, NULL::text AS value, false AS is_other,"
+                       f" NULL::timestamptz AS bucket, {_STATS} FROM chosen x")
     # Only the columns the parts read: the rows are sorted for every median and grouping.
     wanted = {"id", "person_id", "duration_seconds", "is_bounce", "pageview_count", "event_count", "started_at",
               "entry_page", "exit_page"}
@@ -213,7 +234,7 @@ async def _fetch_from_sessions(
               AND {_filters_sql(filters, params)}
         )"""
     ]
-    if breakdown is not None:
+    if breakdown is not None and SummaryPart.BREAKDOWN in parts:
         column = _COLUMNS[breakdown]
         other_rank = params.add(breakdown_limit + 1, "int8")
         # `key` makes NULL (sessions without the dimension) a joinable value.
@@ -226,27 +247,34 @@ async def _fetch_from_sessions(
                 LIMIT {params.add(breakdown_limit, 'int8')}
             )"""
         )
-        parts.append(
-            f"SELECT 'breakdown', coalesce(top.rank, {other_rank}), top.value, top.rank IS NULL, NULL, {_STATS}"
+        selects.append(
+            f"SELECT 'breakdown' AS part, coalesce(top.rank, {other_rank}) AS rank, top.value AS value,"
+            f" top.rank IS NULL AS is_other, NULL::timestamptz AS bucket, {_STATS}"
             f" FROM chosen x LEFT JOIN top ON top.key = coalesce('v' || x.{column}, 'n')"
             f" GROUP BY 2, 3, 4"
         )
-    for part, column in (("entry", "entry_page"), ("exit", "exit_page")):
-        parts.append(
-            f"(SELECT '{part}', row_number() OVER (ORDER BY count(*) DESC, x.{column} COLLATE \"C\"), x.{column},"
-            f" false, NULL, {_STATS} FROM chosen x WHERE x.{column} IS NOT NULL GROUP BY x.{column}"
-            f" ORDER BY 2 LIMIT {params.add(pages_limit, 'int8')})"
-        )
-    if interval is not None:
+    for part, column in ((SummaryPart.ENTRY_PAGES, "entry_page"), (SummaryPart.EXIT_PAGES, "exit_page")):
+        if part in parts:
+            selects.append(
+                f"(SELECT '{part.value}' AS part,"
+                f" row_number() OVER (ORDER BY count(*) DESC, x.{column} COLLATE \"C\") AS rank, x.{column} AS value,"
+                f" false AS is_other, NULL::timestamptz AS bucket, {_STATS}"
+                f" FROM chosen x WHERE x.{column} IS NOT NULL GROUP BY x.{column}"
+                f" ORDER BY 2 LIMIT {params.add(pages_limit, 'int8')})"
+            )
+    if interval is not None and SummaryPart.SERIES in parts:
         assert buckets is not None
         bucketing = Bucketing(interval, timezone, params)
         ctes.append(f"buckets AS ({bucketing.series_sql(buckets)})")
-        parts.append(
-            f"SELECT 'series', 0, NULL, false, buckets.bucket, {_STATS}"
+        selects.append(
+            f"SELECT 'series' AS part, 0::int8 AS rank, NULL::text AS value, false AS is_other,"
+            f" buckets.bucket AS bucket, {_STATS}"
             f" FROM buckets LEFT JOIN chosen x ON {bucketing.bucket_of('x.started_at')} = buckets.bucket"
             f" GROUP BY buckets.bucket"
         )
-    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts) + " ORDER BY part, rank, bucket"
+    if not selects:  # only parts the question does not have (a breakdown or series it did not ask for)
+        return []
+    sql = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(selects) + " ORDER BY part, rank, bucket"
     return await connection.fetch(sql, *params.values)
 
 

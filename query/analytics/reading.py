@@ -48,10 +48,15 @@ def person_joins(project: str, *, traits: bool) -> str:
 
 
 @asynccontextmanager
-async def read_only(connection: asyncpg.Connection, narrow: str) -> AsyncIterator[None]:
-    """A read-only transaction under STATEMENT_TIMEOUT; a timeout becomes BAD_USER_INPUT saying what to `narrow`."""
+async def read_only(
+    connection: asyncpg.Connection, narrow: str, *, isolation: str = "read_committed"
+) -> AsyncIterator[None]:
+    """A read-only transaction under STATEMENT_TIMEOUT; a timeout becomes BAD_USER_INPUT saying what to `narrow`.
+
+    `isolation="repeatable_read"` gives several statements one snapshot.
+    """
     try:
-        async with connection.transaction(readonly=True):
+        async with connection.transaction(readonly=True, isolation=isolation):
             # JIT compiling costs hundreds of milliseconds for our wide statements, more than it saves;
             # sorts and hashes of a month of events spill to disk with the default 4 MB.
             await connection.execute(

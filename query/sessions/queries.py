@@ -1,12 +1,12 @@
 """Sessions summary query."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from query.access import load_project
-from query.analytics.get_sessions import DEFAULT_LIMIT, get_sessions
+from query.analytics.get_sessions import DEFAULT_LIMIT, SummaryPart, get_sessions
 from query.context import QueryContext
 from query.permissions import CanReadAnalytics, IsAuthenticated
 from query.sessions.types import SessionDimension, SessionFilterInput, SessionsSummary
@@ -48,13 +48,40 @@ class SessionsQuery:
                 breakdown_limit=breakdown_limit,
                 interval=interval,
                 pages_limit=pages_limit,
-                distribution=_selects_any(info.selected_fields, _DISTRIBUTION_FIELDS),
+                distribution=_parts_wanting_distribution(info.selected_fields),
             )
         return SessionsSummary.from_result(result)
 
 
 _DISTRIBUTION_FIELDS = frozenset({"persons", "medianDurationSeconds"})
-"""Statistics the hourly rollup cannot sum: asking for either reads every session of the range."""
+"""Statistics the hourly rollup cannot sum: a part asking for either reads every session of the range."""
+
+_PARTS = {
+    "totals": SummaryPart.TOTALS,
+    "breakdown": SummaryPart.BREAKDOWN,
+    "series": SummaryPart.SERIES,
+    "entryPages": SummaryPart.ENTRY_PAGES,
+    "exitPages": SummaryPart.EXIT_PAGES,
+}
+
+
+def _parts_wanting_distribution(selected: Iterable[Selection]) -> frozenset[SummaryPart]:
+    """The summary's parts whose selection asks for distinct persons or medians."""
+    return frozenset(
+        _PARTS[field.name]
+        for summary in _fields(selected)
+        for field in _fields(summary.selections)
+        if field.name in _PARTS and _selects_any(field.selections, _DISTRIBUTION_FIELDS)
+    )
+
+
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection, those inside fragments included."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
 
 
 def _selects_any(selections: Iterable[Selection], names: frozenset[str]) -> bool:

@@ -28,7 +28,9 @@ ADDITIVE_STATS = "sessions avgDurationSeconds bounceRate pageviewsPerSession eve
 """Without persons and medians: the statistics the hourly rollup answers."""
 
 
-def sessions_query(stats: str) -> str:
+def sessions_query(stats: str, totals: str | None = None) -> str:
+    """The summary query, every part selecting `stats` (totals: `totals`, if given)."""
+    totals = totals or stats
     return f"""
 query Sessions(
   $projectId: ID!, $dateRange: DateRangeInput!, $filters: [SessionFilterInput!], $breakdown: SessionDimension,
@@ -38,7 +40,7 @@ query Sessions(
     projectId: $projectId, dateRange: $dateRange, filters: $filters, breakdown: $breakdown,
     breakdownLimit: $breakdownLimit, interval: $interval, pagesLimit: $pagesLimit
   ) {{
-    totals {{ {stats} }}
+    totals {{ {totals} }}
     breakdown {{ value isOther stats {{ {stats} }} }}
     series {{ bucket stats {{ {stats} }} }}
     entryPages {{ page stats {{ {stats} }} }}
@@ -50,6 +52,8 @@ query Sessions(
 
 SESSIONS = sessions_query(STATS)
 ADDITIVE_SESSIONS = sessions_query(ADDITIVE_STATS)
+# What the overview asks: persons and the median of the whole range only.
+MIXED_SESSIONS = sessions_query(ADDITIVE_STATS, totals=STATS)
 
 
 @dataclass(frozen=True)
@@ -129,16 +133,16 @@ def _without(value: Any, keys: set[str]) -> Any:
 
 
 async def check(
-    client: httpx.AsyncClient, loaded: Loaded, dataset: str, range_name: str, *, additive: bool = False,
+    client: httpx.AsyncClient, loaded: Loaded, dataset: str, range_name: str, *, selection: str = "all",
     **options: Any,
 ) -> dict:
-    """Queries the summary (`additive`: without persons and medians) and compares it with the reference;
-    returns the reference."""
+    """Queries the summary (`selection`: "all" statistics, "additive" ones only, or "mixed": all in the totals,
+    additive ones elsewhere) and compares it with the reference; returns the reference."""
     zone = ZoneInfo(DATASETS[dataset].timezone)
     date_from, date_to = ranges(DATASETS[dataset].center)[range_name]
     body = await execute(
         client,
-        ADDITIVE_SESSIONS if additive else SESSIONS,
+        {"all": SESSIONS, "additive": ADDITIVE_SESSIONS, "mixed": MIXED_SESSIONS}[selection],
         projectId=loaded.project_id,
         dateRange={"from": date_from.astimezone(zone).isoformat(), "to": date_to.astimezone(zone).isoformat()},
         **options,
@@ -155,7 +159,11 @@ async def check(
         interval=options.get("interval"),
         pages_limit=options.get("pagesLimit", 10),
     )
-    wanted = _without(expected, {"persons", "medianDurationSeconds"}) if additive else expected
+    wanted = expected
+    if selection != "all":
+        wanted = _without(expected, {"persons", "medianDurationSeconds"})
+    if selection == "mixed":
+        wanted["totals"] = expected["totals"]
     _assert_same(_instants(body["data"]["sessionsSummary"]), wanted)
     return expected
 
@@ -214,7 +222,17 @@ async def test_summary_without_persons_and_medians_matches_reference(
 ) -> None:
     # Unfiltered, with whole-hour buckets: from the hourly rollup and the raw partial hours at the ends;
     # the others from the sessions. Either way, the same numbers.
-    await check(client, datasets[dataset], dataset, range_name, additive=True, **OPTIONS[option])
+    await check(client, datasets[dataset], dataset, range_name, selection="additive", **OPTIONS[option])
+
+
+@pytest.mark.parametrize("option", ["plain", "breakdown-browser", "filters", "days-and-breakdown", "months"])
+@pytest.mark.parametrize("range_name", ["unaligned", "wide"])
+@pytest.mark.parametrize("dataset", DATASETS)
+async def test_persons_and_medians_of_the_totals_only_match_reference(
+    client: httpx.AsyncClient, datasets: dict, dataset: str, range_name: str, option: str
+) -> None:
+    # The totals from the sessions, the other parts from the rollup, in one snapshot.
+    await check(client, datasets[dataset], dataset, range_name, selection="mixed", **OPTIONS[option])
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
@@ -335,6 +353,7 @@ async def test_additive_statistics_come_from_the_hourly_rollup(
 
     additive = (await execute(client, ADDITIVE_SESSIONS, **variables))["data"]["sessionsSummary"]
     everything = (await execute(client, SESSIONS, **variables))["data"]["sessionsSummary"]
+    mixed = (await execute(client, MIXED_SESSIONS, **variables))["data"]["sessionsSummary"]
 
     # In range: 09:50 (a partial hour, from the sessions), six in 10:00-11:00 and three in 11:00-11:20 (rollup).
     assert [row["stats"]["sessions"] for row in everything["series"]] == [1, 6, 3, 0]
@@ -345,6 +364,9 @@ async def test_additive_statistics_come_from_the_hourly_rollup(
     # The browser rows were left alone: the breakdown, from them, is the truth.
     assert [(row["value"], row["stats"]["sessions"]) for row in additive["breakdown"]] == [("Chrome", 10)]
     assert everything["totals"]["persons"] == 10
+    # Persons and the median in the totals only: the totals from the sessions, the series from the rollup.
+    assert (mixed["totals"]["sessions"], mixed["totals"]["persons"]) == (10, 10)
+    assert [row["stats"]["sessions"] for row in mixed["series"]] == [1, 106, 3, 0]
 
 
 async def test_zones_with_half_hour_offsets_read_the_sessions(
