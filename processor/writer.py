@@ -64,8 +64,8 @@ INSERT INTO fresh_events (project_id, message_id) SELECT project_id, message_id 
 RETURNING project_id::text, message_id
 """
 
-# After identity: each fresh event with its person (none for bots, see PeopleRecorder), and the minute
-# and hour rollups. The writer's session is in UTC, so date_trunc cuts UTC hours. Answers each stored
+# After identity: each fresh event with its person (none for bots, see PeopleRecorder), and the minute,
+# hour and hour-per-value rollups. The writer's session is in UTC, so date_trunc cuts UTC hours. Answers each stored
 # event's key and person, which the processor announces once committed.
 STORE_FRESH = f"""
 WITH stored AS (
@@ -73,7 +73,8 @@ WITH stored AS (
     SELECT {_SELECTED}, f.person_id
     FROM staging_events s
     JOIN fresh_events f ON f.project_id = s.project_id AND f.message_id = s.message_id
-    RETURNING project_id, message_id, person_id, event, event_time, is_bot
+    RETURNING project_id, message_id, person_id, event, event_time, is_bot, browser, os, device_type, country,
+              referrer_channel, referrer_domain, utm_source, utm_medium, utm_campaign
 ), by_minute AS (
     INSERT INTO event_counts (project_id, event, minute, is_bot, count)
     SELECT project_id, event, date_trunc('minute', event_time), is_bot, count(*)
@@ -84,6 +85,17 @@ WITH stored AS (
     SELECT project_id, event, date_trunc('hour', event_time), is_bot, count(*)
     FROM stored GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (project_id, event, hour, is_bot) DO UPDATE SET count = event_counts_hourly.count + EXCLUDED.count
+), by_value AS (
+    INSERT INTO event_values_hourly (project_id, event, dimension, hour, value_key, value, count)
+    SELECT s.project_id, s.event, d.dimension, date_trunc('hour', s.event_time), rollup_value_key(d.value), d.value,
+           count(*)
+    FROM stored s
+    CROSS JOIN LATERAL event_value_dimensions(s.browser, s.os, s.device_type, s.country, s.referrer_channel,
+                                              s.referrer_domain, s.utm_source, s.utm_medium, s.utm_campaign) AS d
+    WHERE NOT s.is_bot
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (project_id, event, dimension, hour, value_key)
+    DO UPDATE SET count = event_values_hourly.count + EXCLUDED.count
 )
 SELECT project_id::text, message_id, person_id::text FROM stored
 """

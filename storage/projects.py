@@ -160,9 +160,12 @@ async def delete_project(connection: asyncpg.Connection, project_id: UUID, organ
         )
         if not owned:
             return False
-        for table in ("events", "event_message_ids", "event_counts", "event_counts_hourly", "sessions",
-                      "session_hourly", "person_distinct_ids", "persons",
-                      "event_properties", "person_days", "person_event_days", "active_person_counts"):
+        for table in ("events", "event_message_ids", "event_counts", "event_counts_hourly", "event_values_hourly",
+                      "sessions", "session_hourly", "person_distinct_ids", "persons",
+                      "event_properties", "person_days", "person_event_days", "active_person_counts",
+                      # Alerting, children first (they would also go by cascade with the project).
+                      "alert_delivery_attempts", "alert_deliveries", "alert_events", "alert_state_changes",
+                      "alert_rule_states", "alert_rules", "alert_channels"):
             await connection.execute(f"DELETE FROM {table} WHERE project_id = $1", project_id)
         await connection.execute("DELETE FROM projects WHERE id = $1", project_id)
     return True

@@ -7,6 +7,9 @@ its own person); SUM/AVG/MIN/MAX/P50/P90 aggregate a numeric event property
 JSON number. Bot events are always excluded. A bucket without events is 0 for
 every math, so charts need no gaps.
 
+Breakdowns of TOTAL by a common enriched column (browser, country, ...) add up
+`event_values_hourly` instead (trends_breakdown_rollup.py).
+
 The fast path, TOTAL without filters or breakdown, reads whole minutes from the
 `event_counts` rollup and the partial minutes at either end of a range that is
 not minute-aligned from raw `events`, so the answer is exact for any [from, to):
@@ -63,6 +66,8 @@ from query.analytics.intervals import (
     get_bucket_range,
 )
 from query.analytics.reading import PERSON_SQL, person_joins, read_only, validate_date_range
+from query.analytics.trends_breakdown_rollup import ROLLUP_COLUMNS as BREAKDOWN_ROLLUP_COLUMNS
+from query.analytics.trends_breakdown_rollup import Period, fetch_breakdown_from_rollup
 from query.errors import BadUserInputError
 
 MAX_SERIES = 20
@@ -259,6 +264,16 @@ async def _fetch_series(
         ]
     if _unique_persons_from_days(query, spec):
         rows = await _fetch_unique_persons_from_days(connection, query, spec, buckets)
+    elif _breakdown_from_rollup(query, spec, buckets):
+        assert query.breakdown is not None and query.breakdown.column is not None
+        periods = [Period(False, query.date_from, query.date_to, timedelta(0))]
+        if query.compare:
+            periods.append(Period(True, query.date_from - query.length, query.date_from, query.length))
+        rows = await fetch_breakdown_from_rollup(
+            connection, project_id=query.project_id, timezone=query.timezone, interval=query.interval,
+            buckets=buckets, event=spec.event, column=query.breakdown.column, limit=query.breakdown_limit,
+            periods=periods,
+        )
     else:
         rows = await _fetch_raw(connection, query, spec, buckets)
     results: list[TrendSeries] = []
@@ -278,6 +293,18 @@ async def _fetch_series(
             )
             current = []
     return results
+
+
+def _breakdown_from_rollup(query: _Query, spec: SeriesSpec, buckets: BucketRange) -> bool:
+    """Whether a broken-down series can be added up from `event_values_hourly`: TOTAL without filters, by a
+    column the rollup counts, in buckets (and a previous period) of whole UTC hours."""
+    if spec.math is not Math.TOTAL or spec.filters or query.filters or query.breakdown is None:
+        return False
+    if query.breakdown.column not in BREAKDOWN_ROLLUP_COLUMNS:
+        return False
+    if query.compare and query.length % _HOUR:
+        return False
+    return buckets_on_whole_hours(query.interval, query.timezone, buckets)
 
 
 def _unique_persons_from_days(query: _Query, spec: SeriesSpec) -> bool:

@@ -70,3 +70,23 @@ async def assert_session_rollup_matches(db: asyncpg.Connection, project_id) -> N
     recomputed = [tuple(row) for row in await db.fetch(recomputed_sql, project_id)]
     assert recomputed, "the project must have sessions"
     assert rollup == recomputed
+
+
+async def assert_value_rollup_matches(db: asyncpg.Connection, project_id) -> None:
+    """`event_values_hourly` (kept by the writer) equals the same counts recomputed from `events` now."""
+    rollup_sql = """
+        SELECT event, dimension, hour, value, count FROM event_values_hourly WHERE project_id = $1
+        ORDER BY 1, 2, 3, 4
+    """
+    recomputed_sql = """
+        SELECT e.event, d.dimension, date_bin('1 hour', e.event_time, '2000-01-01 00:00+00') AS hour, d.value,
+               count(*) AS count
+        FROM events e
+        CROSS JOIN LATERAL event_value_dimensions(e.browser, e.os, e.device_type, e.country, e.referrer_channel,
+                                                  e.referrer_domain, e.utm_source, e.utm_medium, e.utm_campaign) AS d
+        WHERE e.project_id = $1 AND NOT e.is_bot GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    """
+    rollup = [tuple(row) for row in await db.fetch(rollup_sql, project_id)]
+    recomputed = [tuple(row) for row in await db.fetch(recomputed_sql, project_id)]
+    assert recomputed, "the project must have events"
+    assert rollup == recomputed

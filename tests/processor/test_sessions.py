@@ -11,6 +11,7 @@ from tests.payloads import event_of
 from tests.processor.people import (
     MINUTE_NS,
     assert_session_rollup_matches,
+    assert_value_rollup_matches,
     at,
     new_project,
     person_of,
@@ -146,6 +147,7 @@ async def test_sessions_equal_a_recomputation_whatever_the_arrival_order_and_wri
     )
     assert stored == _reference_sessions(events)
     await assert_session_rollup_matches(db, project)
+    await assert_value_rollup_matches(db, project)
 
 
 async def test_a_late_event_at_the_same_moment_as_a_sessions_first_keeps_the_stored_attributes(writer_pool, db):

@@ -132,6 +132,20 @@ async def insert_events(connection: asyncpg.Connection, project_id: UUID, events
         """,
         project_id,
     )
+    await connection.execute(
+        """
+        INSERT INTO event_values_hourly (project_id, event, dimension, hour, value_key, value, count)
+        SELECT e.project_id, e.event, d.dimension, date_bin('1 hour', e.event_time, '2000-01-01 00:00+00'),
+               rollup_value_key(d.value), d.value, count(*)
+        FROM events e
+        CROSS JOIN LATERAL event_value_dimensions(e.browser, e.os, e.device_type, e.country, e.referrer_channel,
+                                                  e.referrer_domain, e.utm_source, e.utm_medium, e.utm_campaign) AS d
+        WHERE e.project_id = $1 AND NOT e.is_bot
+        GROUP BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (project_id, event, dimension, hour, value_key) DO UPDATE SET count = EXCLUDED.count
+        """,
+        project_id,
+    )
     await attribute_events(connection, project_id)
 
 
@@ -169,6 +183,8 @@ async def insert_persons(connection: asyncpg.Connection, project_id: UUID, perso
 
 PLANS = ("free", "pro", "Pro", "énterprise 🚀", "日本語")
 BROWSERS = ("Chrome", "Firefox", "Safari", None)
+COUNTRIES = ("DE", "US", "FR", "JP", "BR", "IN", "GB", "ES", "IT", "NL", "SE", "PL", None)
+UTM_SOURCES = ("newsletter", "twitter", "ünïcode 🚀", "")
 PATHS = ("/", "/pricing", "/docs/ünïcode", "/blog")
 
 
@@ -250,6 +266,8 @@ def random_rich_events(
                 is_bot=is_bot,
                 browser=rng.choice(BROWSERS),
                 page_path=rng.choice(PATHS) if name == "$pageview" else None,
+                country=rng.choice(COUNTRIES),
+                utm_source=rng.choice(UTM_SOURCES) if rng.random() < 0.3 else None,
             )
         )
     return events

@@ -88,7 +88,7 @@ def expected_total(
 # Filters and breakdowns arrive as the GraphQL input dicts ({"key", "operator", "value", "type"}),
 # and are interpreted here from the documented semantics, without the query code.
 
-_TYPED = {"$browser": "browser", "$pathname": "page_path"}
+_TYPED = {"$browser": "browser", "$pathname": "page_path", "$country": "country", "$utm_source": "utm_source"}
 """The typed event columns the generated events fill, by their property name."""
 
 _MISSING = object()

@@ -287,6 +287,33 @@ async def test_breakdown_top_values_and_other_match_reference(
         assert [line["isOther"] for line in got[:4]] == [False, False, False, True]
 
 
+ENRICHED_BREAKDOWNS = {
+    "country-top-5": ({"key": "$country"}, 5),
+    "country-all": ({"key": "$country"}, 50),
+    "utm-source": ({"key": "$utm_source"}, 2),
+    "browser-top-1": ({"key": "$browser"}, 1),
+}
+
+
+@pytest.mark.parametrize("compare", [False, True])
+@pytest.mark.parametrize("breakdown_name", ENRICHED_BREAKDOWNS)
+@pytest.mark.parametrize(("dataset", "range_name"), cases(*ALL_RANGES))
+async def test_counts_broken_down_by_an_enriched_column_match_reference(
+    client: httpx.AsyncClient, rich_datasets: dict, dataset: str, range_name: str, breakdown_name: str, compare: bool
+) -> None:
+    # Whole hours from `event_values_hourly` and raw partial hours where the buckets start on whole hours
+    # (minutes and DST-crossing ranges included); raw events elsewhere.
+    breakdown, limit = ENRICHED_BREAKDOWNS[breakdown_name]
+    series = [{"event": None, "math": "TOTAL"}, {"event": "$pageview", "math": "TOTAL"}]
+
+    got = await check(
+        client, rich_datasets[dataset], DATASETS[dataset], range_name, series, breakdown=breakdown,
+        breakdownLimit=limit, compare=compare,
+    )
+
+    assert any(point["value"] for line in got if not line["isOther"] for point in line["points"]), "no data"
+
+
 @pytest.mark.parametrize(("dataset", "range_name"), cases(*ALL_RANGES))
 async def test_compare_previous_period_matches_reference(
     client: httpx.AsyncClient, rich_datasets: dict, dataset: str, range_name: str
@@ -382,3 +409,34 @@ async def test_only_unfiltered_total_reads_the_rollup(
     assert await total(compare=True) == [7.0, 0.0]
     assert await total(filters=[{"key": "plan", "operator": "IS_SET"}]) == [1.0]
     assert await total(breakdown={"key": "plan"}) == [1.0]
+
+
+async def test_counts_by_an_enriched_column_read_the_hourly_values_rollup(
+    client: httpx.AsyncClient, db: asyncpg.Connection, caller: Caller
+) -> None:
+    # The rollup is made to disagree with the log on purpose, to see which one each query reads.
+    project = await create_owned_project(db, caller.organization_id, "values-rollup-or-raw", "UTC")
+    noon = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    await insert_events(db, project.project_id, [
+        GeneratedEvent(noon, "a", "signup", country="DE"),
+        GeneratedEvent(noon + timedelta(minutes=70), "b", "signup", country="FR"),
+        GeneratedEvent(noon, "c", "signup", country="DE", is_bot=True),
+    ])
+    await db.execute(
+        "UPDATE event_values_hourly SET count = 7 WHERE project_id = $1 AND value = 'DE'", project.project_id
+    )
+
+    async def by_country(date_range: dict, **options: Any) -> list[tuple]:
+        body = await execute(
+            client, TRENDS_FULL, projectId=str(project.project_id), series=[{"event": "signup", "math": "TOTAL"}],
+            interval="HOUR", dateRange=date_range, breakdown={"key": "$country"}, **options,
+        )
+        return [(line["breakdownValue"], sum(point["value"] for point in line["points"]))
+                for line in body["data"]["trends"]]
+
+    whole_hours = {"from": "2024-05-01T12:00:00Z", "to": "2024-05-01T14:00:00Z"}
+    assert await by_country(whole_hours) == [("DE", 7.0), ("FR", 1.0)]
+    # The hour of 12:00 is cut by this range's end: its events are counted from the log.
+    assert await by_country({"from": "2024-05-01T11:00:00Z", "to": "2024-05-01T12:30:00Z"}) == [("DE", 1.0)]
+    assert await by_country(whole_hours, filters=[{"key": "$country", "operator": "IS_SET"}]) == [
+        ("DE", 1.0), ("FR", 1.0)]
