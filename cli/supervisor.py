@@ -137,6 +137,7 @@ def run_up(settings: Settings) -> int:
             "\nTrackMint is running.\n"
             f"  ingest (gRPC)   {settings.ingest_host}:{settings.ingest_port}\n"
             f"  HTTP bridge     http://{settings.bridge_host}:{settings.bridge_port}  (Segment-compatible /v1/batch)\n"
+            f"  web UI          http://{settings.query_host}:{settings.query_port}/\n"
             f"  GraphQL         http://{settings.query_host}:{settings.query_port}/graphql\n"
             f"  PostgreSQL      {database_url}\n"
             f"  NATS            {nats_url}\n"

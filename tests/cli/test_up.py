@@ -58,6 +58,8 @@ def test_up_runs_the_quick_start_and_stops_cleanly(tmp_path: Path, clean_env: di
                                   "".join(banner), re.MULTILINE))
         assert printed["project id"] and printed["write key"].startswith("tm_live_")
         assert printed["login email"] == "admin@localhost" and printed["login password"]
+        # The web UI's address, served by the query service at its root.
+        assert re.search(rf"^\s+web UI\s+http://127\.0\.0\.1:{query_port}/$", "".join(banner), re.MULTILINE)
         while not (_port_open(ingest_port) and _port_open(query_port) and _port_open(bridge_port)):
             assert time.monotonic() < deadline
             time.sleep(0.1)

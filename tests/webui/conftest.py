@@ -34,13 +34,15 @@ class System:
 
 @pytest.fixture(scope="session")
 def webui_dist() -> Path:
-    if not (DEFAULT_DIST_DIR / "index.html").is_file():
+    """The build the tests serve: TRACKMINT_WEBUI_DIST_DIR (as the service reads it), else webui/dist."""
+    dist = Path(os.environ.get("TRACKMINT_WEBUI_DIST_DIR") or DEFAULT_DIST_DIR)
+    if not (dist / "index.html").is_file():
         pytest.fail(
-            f"the web UI is not built ({DEFAULT_DIST_DIR}/index.html is missing): run `make webui` "
+            f"the web UI is not built ({dist}/index.html is missing): run `make webui` "
             "(`make test` builds it before running the tests)",
             pytrace=False,
         )
-    return DEFAULT_DIST_DIR
+    return dist
 
 
 @pytest.fixture(scope="session")

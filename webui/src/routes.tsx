@@ -38,16 +38,53 @@ export const SCREENS: Screen[] = [
     icon: "overview", needsProject: true, component: lazy(() => import("./pages/OverviewPage")),
   },
   {
+    path: "/insights", label: "Insights", section: "insights", roles: ALL_ROLES, group: "Analytics",
+    icon: "chart", needsProject: true, component: lazy(() => import("./pages/InsightsPage")),
+  },
+  {
+    path: "/funnels", label: "Funnels", section: "funnels", roles: ALL_ROLES, group: "Analytics",
+    icon: "funnel", needsProject: true, component: lazy(() => import("./pages/FunnelsPage")),
+  },
+  {
     path: "/live", label: "Live events", section: "live", roles: ALL_ROLES, group: "Analytics",
     icon: "live", needsProject: true, component: lazy(() => import("./pages/LivePage")),
+  },
+  {
+    path: "/retention", label: "Retention", section: "retention", roles: ALL_ROLES, group: "Analytics",
+    icon: "grid", needsProject: true, component: lazy(() => import("./pages/RetentionPage")),
+  },
+  {
+    path: "/sessions", label: "Sessions", section: "sessions", roles: ALL_ROLES, group: "Analytics",
+    icon: "sessions", needsProject: true, component: lazy(() => import("./pages/SessionsPage")),
+  },
+  {
+    path: "/persons", label: "Persons", section: "persons", roles: ALL_ROLES, group: "Analytics",
+    icon: "persons", needsProject: true, component: lazy(() => import("./pages/PersonsPage")),
+  },
+  {
+    // A person's journey, reached from the persons list (react-router fills useParams().id).
+    path: "/persons/:id", label: "Person journey", section: "persons", roles: ALL_ROLES, group: "Analytics",
+    icon: "persons", needsProject: true, nav: false, component: lazy(() => import("./pages/PersonPage")),
   },
   {
     path: "/api-keys", label: "API keys", section: "api_keys", roles: MANAGERS, group: "Data",
     icon: "keys", needsProject: true, component: lazy(() => import("./pages/ApiKeysPage")),
   },
   {
+    path: "/definitions", label: "Event definitions", section: "events", roles: MANAGERS, group: "Data",
+    icon: "events", needsProject: true, component: lazy(() => import("./pages/DefinitionsPage")),
+  },
+  {
     path: "/projects", label: "Projects", section: "projects", roles: ALL_ROLES, group: "Organization",
     icon: "projects", needsProject: false, component: lazy(() => import("./pages/ProjectsPage")),
+  },
+  {
+    path: "/members", label: "Members", section: "members", roles: ADMINS, group: "Organization",
+    icon: "members", needsProject: false, component: lazy(() => import("./pages/MembersPage")),
+  },
+  {
+    path: "/settings", label: "Settings", section: "settings", roles: MANAGERS, group: "Organization",
+    icon: "settings", needsProject: true, component: lazy(() => import("./pages/SettingsPage")),
   },
 ];
 
@@ -60,6 +97,7 @@ export interface PublicScreen {
 export const PUBLIC_SCREENS: PublicScreen[] = [
   { path: "/login", component: lazy(() => import("./pages/LoginPage")) },
   { path: "/signup", component: lazy(() => import("./pages/SignupPage")) },
+  { path: "/accept-invitation", component: lazy(() => import("./pages/AcceptInvitationPage")) },
 ];
 
 export const NAV_GROUPS: NavGroup[] = ["Analytics", "Data", "Organization"];

@@ -32,10 +32,11 @@ export function useLiveQuery<T, Q, S>(options: {
     variables: options.variables,
     pause: options.pause ?? false,
   });
-  const pushed = subscriptionResult.data !== undefined;
+  // A refused subscription answers `data: null` beside its error: only a real push replaces the query.
+  const pushed = subscriptionResult.data != null;
   const data = pushed
     ? options.fromSubscription(subscriptionResult.data as S)
-    : queryResult.data !== undefined
+    : queryResult.data != null
       ? options.fromQuery(queryResult.data)
       : undefined;
   return {
