@@ -2,7 +2,8 @@
 
     trackmint up [--data-dir DIR]            the whole system, embedded servers included
     trackmint migrate                        apply database migrations
-    trackmint serve ingest|processor|query   one service, as containers run them
+    trackmint serve ingest|processor|query|alerting
+                                             one service, as containers run them
     trackmint project create NAME            a project and its write key, as JSON
     trackmint bootstrap --email E --password P --org O --project NAME
                                              an organization, its ADMIN and a project, as JSON
@@ -48,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations")
 
     serve = commands.add_parser("serve", help="run one service")
-    serve.add_argument("service", choices=["ingest", "processor", "query"])
+    serve.add_argument("service", choices=["ingest", "processor", "query", "alerting"])
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(dest="project_command", required=True)
@@ -124,6 +125,8 @@ def _serve(settings: Settings, service: str) -> None:
         from ingest.server import serve
     elif service == "processor":
         from processor.service import serve
+    elif service == "alerting":
+        from alerting.service import serve
     else:
         from query.server import serve
     asyncio.run(serve(settings))

@@ -31,7 +31,7 @@ from storage.projects import create_project
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "trackmint"
-SERVICES = ("ingest", "processor", "query")
+SERVICES = ("ingest", "processor", "query", "alerting")
 DEVELOPMENT_EMAIL = "admin@localhost"
 DEVELOPMENT_ORGANIZATION = "Development"
 DEVELOPMENT_PROJECT = "Default project"

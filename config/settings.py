@@ -104,6 +104,35 @@ class Settings(BaseSettings):
     # How long a new WebSocket may take to send `connection_init`.
     live_connection_init_seconds: float = Field(10.0, gt=0, le=300)
 
+    # Alerting. Where notices link to (charts in the web UI); unset: http://<query_host>:<query_port>.
+    public_url: str | None = None
+    # Email notices go through this SMTP server; unset: email channels fail visibly ("no SMTP server").
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # "starttls" upgrades a plain connection, "tls" is TLS from the start (usually port 465), "none" neither.
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "TrackMint <alerts@localhost>"
+    # How often the alerting leader looks for due rules and deliveries.
+    alerting_tick_seconds: float = Field(5.0, gt=0, le=60)
+    # A replica that is not the leader tries to take the lock this often; the leader checks its lock connection
+    # as often, so a dead leader is replaced within about the sum (well under a minute).
+    alerting_leader_retry_seconds: float = Field(5.0, gt=0, le=30)
+    alerting_leader_check_seconds: float = Field(5.0, gt=0, le=30)
+    # The PostgreSQL advisory lock key of the alerting leader (change it only to run two installations in one
+    # database).
+    alerting_lock_key: int = 0x7472_6B61  # "trka"
+    # Rules evaluated and deliveries sent at once; each with its own timeout, so a slow one holds up no other.
+    alerting_concurrency: int = Field(8, ge=1, le=256)
+    alerting_evaluation_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    alerting_delivery_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Attempts per delivery before it is marked failed; waits double from the base between attempts.
+    alerting_delivery_attempts: int = Field(5, ge=1, le=20)
+    alerting_retry_base_seconds: float = Field(5.0, gt=0, le=3600)
+    # A bucket is judged once it ended this long ago, so events still in the pipeline do not look like a drop.
+    alerting_settle_seconds: float = Field(30.0, ge=0, le=3600)
+
     # The built web UI the query service serves at `/` (`make webui`); unset: webui/dist of this checkout.
     webui_dist_dir: Path | None = None
 

@@ -101,6 +101,14 @@ class Names:
         return f"{self.live_subject_prefix}.{project_id}"
 
     @property
+    def alerts_subject_prefix(self) -> str:
+        """Core NATS: the alerting leader publishes each in-app alert event on `<prefix>.<project_id>`."""
+        return f"{self.namespace}alerts"
+
+    def alerts_subject(self, project_id: str) -> str:
+        return f"{self.alerts_subject_prefix}.{project_id}"
+
+    @property
     def processor_consumer(self) -> str:
         """Durable pull consumer shared by every processor replica."""
         return f"{self.namespace}processor"

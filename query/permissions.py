@@ -57,6 +57,11 @@ def can_manage_keys(role: Role) -> bool:
     return role in (Role.ADMIN, Role.DEVELOPER)
 
 
+def can_manage_alerts(role: Role) -> bool:
+    """Alert rules and notification channels: create, change, delete, test (reading them is analytics)."""
+    return role in (Role.ADMIN, Role.DEVELOPER)
+
+
 AUTHENTICATION_REQUIRED = "authentication required: send `Authorization: Bearer <access token>`"
 
 
@@ -129,6 +134,19 @@ class CanManageMembers(BasePermission):
 
     def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
         return can_manage_members(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")
+
+
+class CanManageAlerts(BasePermission):
+    """An authenticated caller whose role may create, change, delete and test alert rules and channels."""
+
+    message = "your role may not manage alerts"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_manage_alerts(Role(require_user(info.context).role))
 
     def on_unauthorized(self) -> None:
         raise ForbiddenError(self.message or "")

@@ -10,6 +10,9 @@ from strawberry.types import ExecutionContext
 
 from query.accounts.mutations import AccountsMutation
 from query.accounts.queries import AccountsQuery
+from query.alerts.mutations import AlertsMutation
+from query.alerts.queries import AlertsQuery
+from query.alerts.subscriptions import AlertsSubscription
 from query.errors import QueryError
 from query.events.queries import EventsQuery
 from query.events.subscriptions import EventsSubscription
@@ -62,12 +65,13 @@ class Query(
     TopListsQuery,
     JourneysQuery,
     RealtimeQuery,
+    AlertsQuery,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, ProjectsMutation, MembersMutation, PersonsMutation, SchemasMutation):
+class Mutation(AccountsMutation, ProjectsMutation, MembersMutation, PersonsMutation, SchemasMutation, AlertsMutation):
     pass
 
 
@@ -80,6 +84,7 @@ class Subscription(
     RetentionSubscription,
     ActiveUsersSubscription,
     SessionsSubscription,
+    AlertsSubscription,
 ):
     pass
 

@@ -1,0 +1,1 @@
+"""Alerting over GraphQL: rules, channels, in-app events, backtests, and the alertFired subscription."""
