@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from config import Settings
 from ingest.server import IngestServer
@@ -81,3 +81,38 @@ async def test_expired_access_tokens_are_refreshed_and_live_updates_continue(
     assert await page.evaluate("localStorage.getItem('trackmint.refreshToken')") != first_refresh_token
     await expect(page.get_by_test_id("user-role")).to_have_text("admin")
     assert await page.evaluate("window.__sameDocument === true"), "the page reloaded"
+
+
+async def test_two_tabs_refreshing_at_the_same_moment_both_stay_signed_in(
+    page: Page, system: System
+) -> None:
+    # Refresh tokens work once, and presenting a used one ends the whole session: two tabs must not both
+    # swap the same stored token.
+    email = new_email()
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as http:
+        data = await _gql(http, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+                          i={"orgName": "Two tabs", "email": email, "password": PASSWORD, "name": ""})
+        await _gql(http, 'mutation { createProject(name: "App") { id } }', data["register"]["accessToken"])
+    await page.goto(system.url + "/overview")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_test_id("kpi-events-value")).to_have_text("0")
+    other = await page.context.new_page()
+    await other.goto(system.url + "/overview")
+    await expect(other.get_by_test_id("kpi-events-value")).to_have_text("0")
+
+    async def slow_refresh(route: Route) -> None:
+        # Both tabs read the stored token before either answer arrives, unless they take turns.
+        if "refreshToken(" in (route.request.post_data or ""):
+            await asyncio.sleep(0.5)
+        await route.continue_()
+
+    await page.context.route("**/graphql", slow_refresh)
+    # A reload swaps the stored refresh token for a new session: both tabs at once.
+    await asyncio.gather(page.reload(), other.reload())
+
+    for tab in (page, other):
+        await expect(tab.get_by_test_id("kpi-events-value")).to_have_text("0", timeout=10_000)
+    await other.reload()
+    await expect(other.get_by_test_id("kpi-events-value")).to_have_text("0", timeout=10_000)

@@ -80,6 +80,15 @@ function jwtLifetime(token: string): { expiresAt: number; lifetime: number } | n
   }
 }
 
+const REFRESH_LOCK = "trackmint.refresh";
+
+/** Runs `task` holding a lock every tab of this origin shares (Web Locks), where the browser offers one:
+ * it does in secure contexts, which include http://localhost. */
+function withTabsLock<T>(name: string, task: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  return locks ? (locks.request(name, task) as Promise<T>) : task();
+}
+
 class AuthStore {
   private state: AuthState = { status: "restoring", user: null, notice: null };
   private accessTokenValue: string | null = null;
@@ -134,7 +143,9 @@ class AuthStore {
    * session is over and the user is signed out), or the server could not be reached.
    */
   refresh(): Promise<boolean> {
-    this.refreshing ??= (async () => {
+    // One refresh at a time in this tab, and across tabs: each reads the stored token only once the
+    // previous swap has stored its successor (presenting a used token would end the session).
+    this.refreshing ??= withTabsLock(REFRESH_LOCK, async () => {
       const token = readStoredRefreshToken();
       if (!token) {
         this.end("Your session has ended. Please log in again.");
@@ -149,7 +160,7 @@ class AuthStore {
         this.end("Your session has ended. Please log in again.");
         return false;
       }
-    })().finally(() => {
+    }).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;
