@@ -30,6 +30,7 @@ from config import Settings
 from query.auth.throttle import LoginThrottle
 from query.auth.tokens import AccessClaims, TokenError, verify_access_token
 from query.context import QueryContext
+from query.exports.routes import export_routes
 from query.live.hub import LiveHub
 from query.schema import create_schema
 from query.schemas.replay import ReplayClient
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
+        *export_routes(settings, graphql.schema),
     ]
     # Last: the web UI answers every other GET, never one of the paths above.
     webui = webui_routes(settings, reserved_paths=[route.path for route in routes])

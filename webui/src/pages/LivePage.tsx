@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { gql, useClient, type CombinedError } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState } from "../components/States";
+import { authStore } from "../lib/auth";
 import { useProject } from "../lib/project";
 import { formatTime } from "../lib/time";
 
@@ -60,6 +61,28 @@ function propertySummary(properties: Record<string, unknown>): string {
   return [typeof url === "string" ? url : null, ...text].filter(Boolean).join(" · ");
 }
 
+/** Ranges the CSV download offers, ending now. */
+const EXPORT_RANGES: Record<string, number> = { "Last hour": 3600, "Last 24 hours": 86400, "Last 7 days": 7 * 86400,
+  "Last 30 days": 30 * 86400 };
+
+/** Stream the server's CSV export to a file: a one-minute download token (a link cannot send the access token). */
+async function downloadExport(name: "events" | "persons", projectId: string, params: Record<string, string>) {
+  if (authStore.accessTokenExpiring()) await authStore.refresh();
+  const response = await fetch("/export/download-token", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${authStore.accessToken ?? ""}` },
+    body: JSON.stringify({ projectId, export: name }),
+  });
+  const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
+  if (!response.ok || !body.token) throw new Error(body.message ?? `The server answered ${response.status}.`);
+  const link = document.createElement("a");
+  link.href = `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`;
+  link.download = "";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
 export default function LivePage() {
   const project = useProject();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
@@ -109,6 +132,23 @@ export default function LivePage() {
     setFilters(draft);
   };
   const connected = !error;
+  const [exportRange, setExportRange] = useState("Last 24 hours");
+  const [downloading, setDownloading] = useState(false);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
+  const download = () => {
+    const to = new Date();
+    const from = new Date(to.getTime() - EXPORT_RANGES[exportRange]! * 1000);
+    const names = toFilterInput(filters).events;
+    setDownloading(true);
+    setDownloadError(null);
+    // The export filters on one event name; with several (or none) it has every event of the range.
+    downloadExport("events", project.id, {
+      from: from.toISOString(), to: to.toISOString(), includeBots: String(filters.includeBots),
+      ...(names && names.length === 1 ? { event: names[0]! } : {}),
+    })
+      .catch((failure: Error) => setDownloadError(failure.message))
+      .finally(() => setDownloading(false));
+  };
 
   return (
     <div className="page">
@@ -125,6 +165,14 @@ export default function LivePage() {
             ) : (
               <button type="button" className="button" onClick={() => setPaused(true)}>Pause</button>
             )}
+            <select className="select" aria-label="Download range" value={exportRange}
+              onChange={(e) => setExportRange(e.target.value)}>
+              {Object.keys(EXPORT_RANGES).map((label) => <option key={label}>{label}</option>)}
+            </select>
+            <button type="button" className="button" onClick={download} disabled={downloading}
+              title="Every stored event of the range (and event filter) as CSV, times in the project's timezone">
+              Download CSV
+            </button>
           </>
         }
       />
@@ -155,6 +203,7 @@ export default function LivePage() {
           </button>
         ) : null}
       </form>
+      {downloadError ? <div className="alert alert-error">The export failed: {downloadError}</div> : null}
       {missed > 0 ? (
         <div className="alert alert-info">{missed} event(s) were skipped because they arrived faster than this page could show them.</div>
       ) : null}

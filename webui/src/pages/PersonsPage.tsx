@@ -7,7 +7,7 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { gql, useQuery } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
-import { downloadCsv } from "../lib/csv";
+import { authStore } from "../lib/auth";
 import { useProject } from "../lib/project";
 import { formatDateTime, formatRelative } from "../lib/time";
 import { personName, traitSummary, type PersonSummary } from "./persons/personDisplay";
@@ -40,6 +40,24 @@ function useDebounced<T>(value: T, ms: number): T {
   return settled;
 }
 
+/** Stream the server's CSV export to a file: a one-minute download token (a link cannot send the access token). */
+async function downloadExport(name: "events" | "persons", projectId: string, params: Record<string, string>) {
+  if (authStore.accessTokenExpiring()) await authStore.refresh();
+  const response = await fetch("/export/download-token", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${authStore.accessToken ?? ""}` },
+    body: JSON.stringify({ projectId, export: name }),
+  });
+  const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
+  if (!response.ok || !body.token) throw new Error(body.message ?? `The server answered ${response.status}.`);
+  const link = document.createElement("a");
+  link.href = `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`;
+  link.download = "";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
 export default function PersonsPage() {
   const project = useProject();
   const navigate = useNavigate();
@@ -49,6 +67,8 @@ export default function PersonsPage() {
   // Cursors of the pages before the current one ("" is the first page).
   const [cursors, setCursors] = useState<string[]>([]);
   const after = cursors.length ? cursors[cursors.length - 1]! : null;
+  const [downloading, setDownloading] = useState(false);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
 
   useEffect(() => {
     setCursors([]);
@@ -88,15 +108,19 @@ export default function PersonsPage() {
           <input className="input" type="search" aria-label="Search persons" value={text} autoComplete="off"
             placeholder="Email, name, user id, anonymous id, any trait value…" onChange={(e) => setText(e.target.value)} />
         </label>
-        <button type="button" className="button button-ghost" disabled={edges.length === 0}
-          onClick={() => downloadCsv("persons.csv", {
-            header: ["id", "name", "distinct_ids", "first_seen", "last_seen", "traits"],
-            rows: edges.map(({ node }) => [node.id, personName(node), node.distinctIds.join(" "), node.firstSeen,
-              node.lastSeen, JSON.stringify(node.traits)]),
-          })}>
-          CSV
+        <button type="button" className="button button-ghost" disabled={edges.length === 0 || downloading}
+          title="Every person matching the search, as CSV"
+          onClick={() => {
+            setDownloading(true);
+            setDownloadError(null);
+            downloadExport("persons", project.id, search ? { search } : {})
+              .catch((error: Error) => setDownloadError(error.message))
+              .finally(() => setDownloading(false));
+          }}>
+          Download CSV
         </button>
       </div>
+      {downloadError ? <div className="alert alert-error">The export failed: {downloadError}</div> : null}
 
       {result.fetching && !result.data ? <LoadingState /> : null}
       {result.error ? <ErrorState error={result.error} onRetry={reload} /> : null}

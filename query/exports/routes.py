@@ -1,0 +1,238 @@
+"""The `/export/...` routes: authentication, tenant scoping and errors exactly as GraphQL, answers as CSV.
+
+    GET  /export/events.csv?projectId=&from=&to=[&event=][&includeBots=true]   streamed
+    GET  /export/persons.csv?projectId=[&search=]                              streamed
+    POST /export/{trends,funnel,retention,activeUsers,sessions}.csv            body: the GraphQL field's variables
+    POST /export/download-token   body: {"projectId", "export": "events"|"persons"}  -> {"token", "expiresInSeconds"}
+
+Callers send `Authorization: Bearer <access token>`; the two GET exports also take `token=<download token>`
+(see `downloads.py`). Any role that may read analytics may export. A project of another organization is
+a 404 like one that does not exist. Every refusal is a JSON body `{"code", "message"}` with the HTTP
+status of its code (400 BAD_USER_INPUT, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 429 RATE_LIMITED).
+"""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from config import Settings
+from query.access import Project, load_project
+from query.auth.throttle import LoginThrottle
+from query.auth.tokens import AccessClaims, TokenError, verify_access_token
+from query.context import QueryContext
+from query.errors import (
+    BadUserInputError,
+    ForbiddenError,
+    NotFoundError,
+    QueryError,
+    RateLimitedError,
+    UnauthenticatedError,
+)
+from query.exports import events, persons
+from query.exports.analytics import EXPORTS, AnalyticsExporter
+from query.exports.downloads import (
+    DOWNLOAD_TOKEN_TTL,
+    DOWNLOADABLE_EXPORTS,
+    issue_download_token,
+    verify_download_token,
+)
+from query.exports.streaming import Batches, csv_text, open_csv_stream
+from query.permissions import AUTHENTICATION_REQUIRED, Role, can_read_analytics
+
+logger = logging.getLogger(__name__)
+
+_STATUS = {
+    "BAD_USER_INPUT": 400,
+    "GRAPHQL_VALIDATION_FAILED": 400,
+    "GRAPHQL_PARSE_FAILED": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "RATE_LIMITED": 429,
+    "UNAVAILABLE": 503,
+}
+
+EXPORT_BUSY_RETRY_SECONDS = 5
+MAX_BODY_BYTES = 256 * 1024
+"""Largest analytics export request body: the variables of one query."""
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def max_concurrent_exports(settings: Settings) -> int:
+    """Streamed exports one replica runs at once: each holds a pooled connection for its whole duration, so at
+    most half the pool, leaving the rest to GraphQL."""
+    return max(1, settings.database_pool_size // 2)
+
+
+def export_routes(settings: Settings, schema: strawberry.Schema) -> list[BaseRoute]:
+    exports = _Exports(settings, AnalyticsExporter(schema))
+    return [Mount("/export", routes=[
+        Route("/events.csv", _refusals(exports.events), methods=["GET"]),
+        Route("/persons.csv", _refusals(exports.persons), methods=["GET"]),
+        Route("/download-token", _refusals(exports.download_token), methods=["POST"]),
+        Route("/{name}.csv", _refusals(exports.analytics), methods=["POST"]),
+        Route("/{path:path}", _not_found, methods=["GET", "POST", "HEAD"]),
+    ])]
+
+
+def _refusals(handler: Handler) -> Handler:
+    """The handler, with its expected failures answered as `{"code", "message"}` and an HTTP status."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except QueryError as error:
+            headers = {}
+            if isinstance(error, RateLimitedError):
+                headers["Retry-After"] = str(error.retry_after_seconds)
+            return JSONResponse({"code": error.code, "message": error.message},
+                                status_code=_STATUS.get(error.code, 400), headers=headers)
+
+    return answer
+
+
+async def _not_found(request: Request) -> Response:
+    return JSONResponse({"code": "NOT_FOUND", "message": f"no export at {request.url.path}"}, status_code=404)
+
+
+class _Exports:
+    def __init__(self, settings: Settings, analytics: AnalyticsExporter) -> None:
+        self.settings = settings
+        self.exporter = analytics
+        self.running = 0
+        self.max_running = max_concurrent_exports(settings)
+        # QueryContext wants one; exports never log anybody in.
+        self.login_throttle = LoginThrottle()
+
+    def _context(self, request: Request, caller: AccessClaims) -> QueryContext:
+        return QueryContext(request=request, response=None, pool=request.state.pool, settings=self.settings,
+                            login_throttle=self.login_throttle, user=caller)
+
+    def _caller(self, request: Request, project_id: str, download: str | None = None) -> AccessClaims:
+        """The authenticated caller, who may read analytics; a download token only for the `download` export."""
+        authorization = request.headers.get("authorization")
+        token = request.query_params.get("token")
+        try:
+            if authorization:
+                scheme, _, value = authorization.partition(" ")
+                if scheme.lower() != "bearer" or not value.strip():
+                    raise TokenError("authorization header must be `Bearer <access token>`")
+                caller = verify_access_token(self.settings, value.strip())
+            elif token and download is not None:
+                caller = verify_download_token(self.settings, token, project_id, download)
+            else:
+                raise TokenError(AUTHENTICATION_REQUIRED)
+        except TokenError as error:
+            raise UnauthenticatedError(str(error)) from None
+        if not can_read_analytics(Role(caller.role)):
+            raise ForbiddenError("your role may not read analytics")
+        return caller
+
+    async def _project(self, request: Request, project_id: str, download: str | None = None) -> tuple[
+            AccessClaims, Project]:
+        caller = self._caller(request, project_id, download)
+        return caller, await load_project(self._context(request, caller), project_id)
+
+    def _claim_slot(self) -> Callable[[], None]:
+        if self.running >= self.max_running:
+            raise RateLimitedError(
+                f"{self.max_running} exports are already running on this server; retry shortly",
+                EXPORT_BUSY_RETRY_SECONDS,
+            )
+        self.running += 1
+
+        def release() -> None:
+            self.running -= 1
+
+        return release
+
+    async def _stream(self, request: Request, project: Project, header: tuple[str, ...],
+                      batches: Batches, filename: str, narrow: str) -> Response:
+        release = self._claim_slot()
+        return await open_csv_stream(request.state.pool, timezone=project.timezone, header=header,
+                                     batches=batches, filename=filename, narrow=narrow, on_close=release)
+
+    async def events(self, request: Request) -> Response:
+        params = request.query_params
+        project_id = _required(params.get("projectId"), "projectId")
+        _, project = await self._project(request, project_id, download="events")
+        export = events.events_export(
+            project.id,
+            events.parse_time(params.get("from"), "from"),
+            events.parse_time(params.get("to"), "to"),
+            params.get("event") or None,
+            _flag(params.get("includeBots"), "includeBots"),
+        )
+        return await self._stream(request, project, events.HEADER, events.event_batches(export), export.filename,
+                                  "the date range or filter on one event")
+
+    async def persons(self, request: Request) -> Response:
+        params = request.query_params
+        project_id = _required(params.get("projectId"), "projectId")
+        _, project = await self._project(request, project_id, download="persons")
+        search = persons.search_text(params.get("search"))
+        return await self._stream(request, project, persons.HEADER,
+                                  persons.person_batches(project.id, project.timezone, search),
+                                  "persons.csv", "the search")
+
+    async def download_token(self, request: Request) -> Response:
+        body = await _json_body(request)
+        project_id = _required(body.get("projectId"), "projectId")
+        export = body.get("export")
+        if export not in DOWNLOADABLE_EXPORTS:
+            raise BadUserInputError(f"export must be one of {', '.join(sorted(DOWNLOADABLE_EXPORTS))}")
+        caller, project = await self._project(request, str(project_id))
+        token = issue_download_token(self.settings, caller, project.id, export)
+        return JSONResponse({"token": token, "expiresInSeconds": int(DOWNLOAD_TOKEN_TTL.total_seconds())},
+                            headers={"Cache-Control": "no-store"})
+
+    async def analytics(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in EXPORTS:
+            raise NotFoundError(f"no export {name}.csv; there are {', '.join(sorted(EXPORTS))}, events and persons")
+        variables = await _json_body(request)
+        project_id = _required(variables.get("projectId"), "projectId")
+        caller, project = await self._project(request, str(project_id))
+        header, rows = await self.exporter.rows(name, variables, self._context(request, caller), project.timezone)
+        return Response(csv_text([header, *rows]), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{name}-{datetime.now():%Y%m%d-%H%M%S}.csv"',
+            "Cache-Control": "no-store",
+        })
+
+
+def _required(value: Any, name: str) -> Any:
+    if value is None or value == "":
+        raise BadUserInputError(f"{name} is required")
+    return value
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value.lower() in ("", "false", "0"):
+        return False
+    if value.lower() in ("true", "1"):
+        return True
+    raise BadUserInputError(f"{name} must be true or false")
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BadUserInputError(f"the request body may be at most {MAX_BODY_BYTES} bytes")
+    try:
+        parsed = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise BadUserInputError("the request body must be a JSON object") from None
+    if not isinstance(parsed, dict):
+        raise BadUserInputError("the request body must be a JSON object")
+    return parsed
