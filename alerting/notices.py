@@ -61,8 +61,9 @@ class Notice:
 
 
 def chart_url(public_url: str, project_id: UUID, rule_id: UUID | None) -> str:
+    """The web UI's screen of the rule (or the alerts list), selecting its project: `/alerts/<rule>?project=<id>`."""
     base = public_url.rstrip("/")
-    return f"{base}/projects/{project_id}/alerts" + (f"/{rule_id}" if rule_id else "")
+    return f"{base}/alerts" + (f"/{rule_id}" if rule_id else "") + f"?project={project_id}"
 
 
 def format_number(value: float | None) -> str:

@@ -21,8 +21,8 @@ class Role(StrEnum):
     VIEWER = "VIEWER"
 
 
-ANALYTICS_SECTIONS = ("overview", "insights", "funnels", "retention", "sessions", "persons", "live")
-"""Read-only analytics: every role."""
+ANALYTICS_SECTIONS = ("overview", "insights", "funnels", "retention", "sessions", "persons", "live", "alerts")
+"""Read-only analytics (and alerts: reading them is analytics, managing them is `can_manage_alerts`): every role."""
 
 _SECTIONS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: (*ANALYTICS_SECTIONS, "events", "api_keys", "members", "settings"),

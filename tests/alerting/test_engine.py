@@ -70,14 +70,17 @@ async def test_a_spike_sends_one_notice_per_channel_then_one_resolution(
     email = smtp.messages[0]
     assert email["To"] == "oncall@example.com"
     assert "[FIRING] Signup spike" in email["Subject"]
-    assert "12" in email.get_payload() and "https://trackmint.example.com/projects/" in email.get_payload()
+    assert "12" in email.get_payload()
+    # The link opens the rule's screen of the web UI, with its project selected.
+    text = email.get_payload(decode=True).decode()  # quoted-printable now that the link holds "="
+    assert f"https://trackmint.example.com/alerts/{rule_id}?project={project.project_id}" in text
 
     [slack] = receiver.on("/slack")
     message = json.loads(slack.body)
     assert message["blocks"][0]["type"] == "header"
     fields = " ".join(item["text"] for item in message["blocks"][1]["fields"])
     assert "*Value*\n12" in fields and "*Expected range*" in fields
-    assert message["blocks"][2]["elements"][0]["url"].endswith(f"/alerts/{rule_id}")
+    assert message["blocks"][2]["elements"][0]["url"].endswith(f"/alerts/{rule_id}?project={project.project_id}")
 
     [hook] = receiver.on("/hook")
     nonce = await db.fetchval("SELECT secret_nonce FROM alert_channels WHERE id = $1", channels["webhook"])

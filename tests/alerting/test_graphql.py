@@ -138,7 +138,8 @@ async def test_in_app_subscription_receives_the_alert_and_the_feed_keeps_it(
 ):
     project_id = str(project.project_id)
     await add_signups(db, project.project_id, clock.now, 9)
-    await execute(graphql, CREATE_RULE, p=project_id, rule=threshold_rule([]))
+    created = await execute(graphql, CREATE_RULE, p=project_id, rule=threshold_rule([]))
+    rule_id = created["data"]["createAlertRule"]["id"]
     clock.advance(minutes=1)
     async with graphql_websocket(query_url, bearer(caller.access_token)) as ws:
         await ws.subscribe("subscription($p: ID!) { alertFired(projectId: $p) { id kind ruleName message value"
@@ -148,7 +149,7 @@ async def test_in_app_subscription_receives_the_alert_and_the_feed_keeps_it(
         data = await ws.next_data(within=15)
     event = data["alertFired"]
     assert event["kind"] == "fired" and event["ruleName"] == "signup spike" and event["value"] == 9
-    assert event["upper"] == 5 and event["chartUrl"].startswith("https://trackmint.example.com/projects/")
+    assert event["upper"] == 5 and event["chartUrl"] == f"https://trackmint.example.com/alerts/{rule_id}?project={project_id}"
 
     listed = await execute(graphql, "query($p: ID!) { alertEvents(projectId: $p) { id kind read }"
                            " unreadAlertCount(projectId: $p) }", p=project_id)

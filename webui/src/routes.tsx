@@ -10,6 +10,7 @@
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
 import type { IconName } from "./components/Icon";
 import type { Role } from "./lib/auth";
+import { AlertsNavBadge } from "./pages/alerts/AlertsNavBadge";
 
 export const ALL_ROLES: readonly Role[] = ["ADMIN", "DEVELOPER", "VIEWER"];
 export const MANAGERS: readonly Role[] = ["ADMIN", "DEVELOPER"];
@@ -29,6 +30,8 @@ export interface Screen {
   needsProject: boolean;
   /** Listed in the navigation (false for detail screens reached by links, e.g. a person's journey). */
   nav?: boolean;
+  /** Rendered after the navigation label, e.g. an unread count; keep it small (it loads with the shell). */
+  badge?: ComponentType;
   component: LazyExoticComponent<ComponentType>;
 }
 
@@ -65,6 +68,19 @@ export const SCREENS: Screen[] = [
     // A person's journey, reached from the persons list (react-router fills useParams().id).
     path: "/persons/:id", label: "Person journey", section: "persons", roles: ALL_ROLES, group: "Analytics",
     icon: "persons", needsProject: true, nav: false, component: lazy(() => import("./pages/PersonPage")),
+  },
+  {
+    path: "/alerts", label: "Alerts", section: "alerts", roles: ALL_ROLES, group: "Analytics",
+    icon: "bell", needsProject: true, badge: AlertsNavBadge, component: lazy(() => import("./pages/AlertsPage")),
+  },
+  {
+    path: "/alerts/channels", label: "Notification channels", section: "alerts", roles: ALL_ROLES, group: "Analytics",
+    icon: "bell", needsProject: true, nav: false, component: lazy(() => import("./pages/AlertChannelsPage")),
+  },
+  {
+    // "/alerts/new" creates a rule; "/alerts/<id>" edits one (links in notices add ?project=<id>).
+    path: "/alerts/:id", label: "Alert rule", section: "alerts", roles: ALL_ROLES, group: "Analytics",
+    icon: "bell", needsProject: true, nav: false, component: lazy(() => import("./pages/AlertRulePage")),
   },
   {
     path: "/api-keys", label: "API keys", section: "api_keys", roles: MANAGERS, group: "Data",

@@ -33,6 +33,7 @@ export function AppShell() {
                       data-section={screen.section}>
                       <Icon name={screen.icon} />
                       <span>{screen.label}</span>
+                      {screen.badge ? <screen.badge /> : null}
                     </NavLink>
                   ))}
                 </div>

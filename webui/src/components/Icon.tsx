@@ -16,6 +16,7 @@ const PATHS = {
   moon: "M20 14.5A8 8 0 0 1 9.5 4 8 8 0 1 0 20 14.5z",
   monitor: "M3 5h18v11H3zM8 20h8M12 16v4",
   logout: "M15 17l5-5-5-5M20 12H9M12 20H5V4h7",
+  bell: "M18 16V11a6 6 0 0 0-12 0v5l-2 2h16zM10 20a2 2 0 0 0 4 0",
 } as const;
 
 export type IconName = keyof typeof PATHS;
