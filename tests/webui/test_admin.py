@@ -154,6 +154,12 @@ async def test_an_admin_invites_a_viewer_then_makes_them_a_developer(
         await page.get_by_role("radio", name="Dark theme").click()
         await shoot(page, screenshots, "members-dark")
 
+    # An invitation opened where someone is signed in shows its form, saying who is signed in.
+    await page.goto(system.url + "/accept-invitation?token=" + secrets.token_urlsafe(16))
+    await expect(page.get_by_role("form", name="Accept invitation")).to_be_visible()
+    await expect(page.get_by_test_id("signed-in-note")).to_contain_text("You are signed in as")
+    await page.goto(system.url + "/overview")
+
     # A used or made-up token is refused with a clear message.
     await page.get_by_role("button", name="Log out").click()
     await page.goto(system.url + "/accept-invitation?token=" + secrets.token_urlsafe(16))

@@ -22,13 +22,17 @@ function SignedInApp() {
     <UrqlProvider value={client.urql}>
       <ProjectProvider>
         <Routes>
+          {PUBLIC_SCREENS.filter((screen) => screen.showWhenSignedIn).map((screen) => (
+            <Route key={screen.path} path={screen.path}
+              element={<Suspense fallback={<LoadingState />}><screen.component /></Suspense>} />
+          ))}
           <Route element={<AppShell />}>
             <Route index element={<Navigate to={homePath(user.role)} replace />} />
             {SCREENS.map((screen) => (
               <Route key={screen.path} path={screen.path}
                 element={<ScreenGuard screen={screen}><screen.component /></ScreenGuard>} />
             ))}
-            {PUBLIC_SCREENS.map((screen) => (
+            {PUBLIC_SCREENS.filter((screen) => !screen.showWhenSignedIn).map((screen) => (
               <Route key={screen.path} path={screen.path} element={<AfterSignIn />} />
             ))}
             <Route path="*" element={<NotFoundPage />} />

@@ -108,12 +108,18 @@ export const SCREENS: Screen[] = [
 export interface PublicScreen {
   path: string;
   component: LazyExoticComponent<ComponentType>;
+  /** Also shown to a signed-in user (an invitation opened in a browser where someone is signed in);
+   * otherwise a signed-in user goes on to the app. */
+  showWhenSignedIn?: boolean;
 }
 
 export const PUBLIC_SCREENS: PublicScreen[] = [
   { path: "/login", component: lazy(() => import("./pages/LoginPage")) },
   { path: "/signup", component: lazy(() => import("./pages/SignupPage")) },
-  { path: "/accept-invitation", component: lazy(() => import("./pages/AcceptInvitationPage")) },
+  {
+    path: "/accept-invitation", component: lazy(() => import("./pages/AcceptInvitationPage")),
+    showWhenSignedIn: true,
+  },
 ];
 
 export const NAV_GROUPS: NavGroup[] = ["Analytics", "Data", "Organization"];

@@ -4,7 +4,7 @@
  * invitation's role and signs them in.
  */
 import { useState, type FormEvent } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import { AuthLayout } from "../components/AuthLayout";
 import { Field } from "../components/Field";
 import { useAuth } from "../lib/auth";
@@ -24,7 +24,10 @@ function failureMessage(failure: unknown): string {
 }
 
 export default function AcceptInvitationPage() {
-  const { acceptInvitation } = useAuth();
+  const { acceptInvitation, user } = useAuth();
+  const navigate = useNavigate();
+  // Someone may already be signed in in this browser (say, the admin who sent the invitation).
+  const signedInAs = user ? user.email : null;
   const [params] = useSearchParams();
   const token = params.get("token")?.trim() ?? "";
   const [name, setName] = useState("");
@@ -46,8 +49,9 @@ export default function AcceptInvitationPage() {
     setBusy(true);
     setError(null);
     try {
-      // Signed in on success: the app then leaves this screen for the user's first one.
+      // Signed in as the new member on success: on to their first screen.
       await acceptInvitation(token, name.trim(), password);
+      navigate("/", { replace: true });
     } catch (failure) {
       setError(failureMessage(failure));
       setBusy(false);
@@ -68,6 +72,11 @@ export default function AcceptInvitationPage() {
     <AuthLayout title="Join your team" subtitle="You were invited to TrackMint. Choose your name and a password."
       footer={<>Already have an account? <Link to="/login">Log in</Link></>}>
       {error ? <div className="alert alert-error" role="alert">{error}</div> : null}
+      {signedInAs ? (
+        <div className="alert" role="note" data-testid="signed-in-note">
+          You are signed in as {signedInAs}. Joining signs you in as the invited member instead.
+        </div>
+      ) : null}
       <form className="form" onSubmit={submit} aria-label="Accept invitation">
         <Field label="Your name" name="name" autoComplete="name" required value={name}
           onChange={(e) => setName(e.target.value)} autoFocus maxLength={200} />
