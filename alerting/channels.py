@@ -70,7 +70,8 @@ class Senders:
         try:
             await aiosmtplib.send(
                 message, hostname=settings.smtp_host, port=settings.smtp_port,
-                username=settings.smtp_username, password=settings.smtp_password,
+                # Empty (as compose passes an unset variable) means no login, like unset.
+                username=settings.smtp_username or None, password=settings.smtp_password or None,
                 use_tls=settings.smtp_tls == "tls", start_tls=settings.smtp_tls == "starttls",
                 timeout=settings.alerting_delivery_timeout_seconds,
             )
