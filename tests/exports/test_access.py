@@ -84,6 +84,10 @@ async def test_a_download_token_opens_one_export_of_one_project_briefly(
                                                                   "token": token}), 401, "UNAUTHENTICATED")
         _refused(await browser.get("/export/events.csv", params={"projectId": str(project.project_id),
                                                                  "token": token, **RANGE}), 401, "UNAUTHENTICATED")
+        # It is no access token: GraphQL refuses it.
+        refused = await browser.post("/graphql", json={"query": "{ projects { id } }"},
+                                     headers={"authorization": f"Bearer {token}"})
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         # Analytics exports are POSTs sent with the Authorization header; a token in the URL does not open them.
         _refused(await browser.post(f"/export/trends.csv?token={token}", json={
             "projectId": str(project.project_id)}), 401, "UNAUTHENTICATED")
