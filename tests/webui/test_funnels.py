@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from tests.polling import eventually
 from tests.webui.conftest import System
-from tests.webui.journey import PASSWORD, new_email, shoot
+from tests.webui.journey import PASSWORD, gql, new_email, shoot
 from trackmint_sdk import Client
 
 VIEWED, ADDED, CHECKED_OUT = "Viewed Product", "Added To Cart", "Checked Out"
@@ -30,14 +30,6 @@ DROPOFFS = """query($p: ID!, $steps: [FunnelStepInput!]!, $from: DateTime!, $to:
     persons { personId distinctIds }
   }
 }"""
-
-
-async def gql(http: httpx.AsyncClient, query: str, token: str | None = None, **variables: object) -> dict:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 def send(system: System, key: str, calls: list[tuple[str, str, datetime, str]]) -> None:

@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from tests.polling import eventually
 from tests.webui.conftest import System
-from tests.webui.journey import PASSWORD, new_email, shoot
+from tests.webui.journey import PASSWORD, gql, new_email, set_up_tenant, shoot
 from trackmint_sdk import Client
 
 TIMEZONE = "Asia/Kolkata"
@@ -36,25 +36,10 @@ Purchase = tuple[str, float, str, float]
 """(user, amount, plan, hours ago)"""
 
 
-async def gql(http: httpx.AsyncClient, query: str, token: str | None = None, **variables: object) -> dict:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
 async def set_up(http: httpx.AsyncClient, email: str) -> tuple[str, str]:
-    """A new organization with a project in TIMEZONE and a write key: (project id, key)."""
-    registered = await gql(http, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-                           i={"orgName": "Shopfront", "email": email, "password": PASSWORD, "name": "Ada"})
-    token = registered["register"]["accessToken"]
-    project = await gql(http, 'mutation($tz: String!) { createProject(name: "Store", timezone: $tz) { id } }',
-                        token, tz=TIMEZONE)
-    project_id = project["createProject"]["id"]
-    created = await gql(http, 'mutation($p: ID!) { createApiKey(projectId: $p, label: "sdk") { key } }', token,
-                        p=project_id)
-    return project_id, created["createApiKey"]["key"]
+    """A new organization with a project in TIMEZONE and a write key."""
+    _, project_id, key = await set_up_tenant(http, email, "Shopfront", "Store", TIMEZONE)
+    return project_id, key
 
 
 def send(system: System, key: str, purchases: list[Purchase], signups: list[str] = ()) -> None:

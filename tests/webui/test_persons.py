@@ -3,6 +3,8 @@ person's journey shows their sessions newest first with each session's events in
 project's timezone, as `personJourney` answers."""
 
 import asyncio
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from tests.polling import eventually
 from tests.webui.conftest import System
-from tests.webui.journey import CHROME_USER_AGENT, PASSWORD, new_email, shoot
+from tests.webui.journey import CHROME_USER_AGENT, PASSWORD, gql, new_email, set_up_tenant, shoot
 from trackmint_sdk import Client
 
 TIMEZONE = "Australia/Sydney"
@@ -27,25 +29,9 @@ JOURNEY = """query($p: ID!, $id: ID!) {
 }"""
 
 
-async def gql(http: httpx.AsyncClient, query: str, token: str | None = None, **variables: object) -> dict:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
 async def set_up(http: httpx.AsyncClient, email: str) -> tuple[str, str, str]:
-    """A new organization with a project in TIMEZONE and a write key: (token, project id, key)."""
-    registered = await gql(http, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-                           i={"orgName": "People Co", "email": email, "password": PASSWORD, "name": "Ada"})
-    token = registered["register"]["accessToken"]
-    project = await gql(http, 'mutation($tz: String!) { createProject(name: "App", timezone: $tz) { id } }',
-                        token, tz=TIMEZONE)
-    project_id = project["createProject"]["id"]
-    created = await gql(http, 'mutation($p: ID!) { createApiKey(projectId: $p, label: "sdk") { key } }', token,
-                        p=project_id)
-    return token, project_id, created["createApiKey"]["key"]
+    """A new organization with a project in TIMEZONE and a write key."""
+    return await set_up_tenant(http, email, "People Co", "App", TIMEZONE)
 
 
 def send_history(system: System, key: str, today: datetime, now: datetime) -> int:
@@ -139,6 +125,12 @@ async def test_persons_list_search_and_journey_match_the_api(page: Page, system:
         await expect(table.locator("tr[data-person-id]")).to_have_count(1)
         await expect(table.locator(f'tr[data-person-id="{found[0]["id"]}"]')).to_be_visible()
         await expect(page).to_have_url(re.compile(r"q=hopper"))
+        # One click downloads the server's export of everyone the search finds.
+        async with page.expect_download() as download:
+            await page.get_by_role("button", name="Download CSV").click()
+        exported_path = await (await download.value).path()
+        exported = list(csv.DictReader(io.StringIO(await asyncio.to_thread(Path(exported_path).read_text))))
+        assert [row["id"] for row in exported] == [found[0]["id"]]
         await page.get_by_label("Search persons").fill("nobody-like-this")
         await expect(page.get_by_text("Nobody matches")).to_be_visible()
         await page.get_by_label("Search persons").fill("ada")

@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from tests.polling import eventually
 from tests.webui.conftest import System
-from tests.webui.journey import PASSWORD, new_email, shoot
+from tests.webui.journey import PASSWORD, gql, new_email, set_up_tenant, shoot
 from trackmint_sdk import Client
 
 TIMEZONE = "Asia/Kolkata"
@@ -27,25 +27,9 @@ RETENTION = """query($p: ID!, $from: DateTime!, $to: DateTime!) {
 }"""
 
 
-async def gql(http: httpx.AsyncClient, query: str, token: str | None = None, **variables: object) -> dict:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
 async def set_up(http: httpx.AsyncClient, email: str) -> tuple[str, str, str]:
-    """A new organization with a project in TIMEZONE and a write key: (token, project id, key)."""
-    registered = await gql(http, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-                           i={"orgName": "Cohorts Ltd", "email": email, "password": PASSWORD, "name": "Ada"})
-    token = registered["register"]["accessToken"]
-    project = await gql(http, 'mutation($tz: String!) { createProject(name: "Habits", timezone: $tz) { id } }',
-                        token, tz=TIMEZONE)
-    project_id = project["createProject"]["id"]
-    created = await gql(http, 'mutation($p: ID!) { createApiKey(projectId: $p, label: "sdk") { key } }', token,
-                        p=project_id)
-    return token, project_id, created["createApiKey"]["key"]
+    """A new organization with a project in TIMEZONE and a write key."""
+    return await set_up_tenant(http, email, "Cohorts Ltd", "Habits", TIMEZONE)
 
 
 def send(system: System, key: str, calls: list[tuple[str, str, datetime]]) -> None:

@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from tests.polling import eventually
 from tests.webui.conftest import System
-from tests.webui.journey import CHROME_USER_AGENT, PASSWORD, new_email, shoot
+from tests.webui.journey import CHROME_USER_AGENT, PASSWORD, gql, new_email, set_up_tenant, shoot
 from trackmint_sdk import Client
 
 TIMEZONE = "America/New_York"
@@ -35,25 +35,9 @@ DASH = "\u2013"
 """What lib/format.ts shows for a missing number."""
 
 
-async def gql(http: httpx.AsyncClient, query: str, token: str | None = None, **variables: object) -> dict:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
 async def set_up(http: httpx.AsyncClient, email: str) -> tuple[str, str, str]:
-    """A new organization with a project in TIMEZONE and a write key: (token, project id, key)."""
-    registered = await gql(http, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-                           i={"orgName": "Visits Inc", "email": email, "password": PASSWORD, "name": "Ada"})
-    token = registered["register"]["accessToken"]
-    project = await gql(http, 'mutation($tz: String!) { createProject(name: "Store", timezone: $tz) { id } }',
-                        token, tz=TIMEZONE)
-    project_id = project["createProject"]["id"]
-    created = await gql(http, 'mutation($p: ID!) { createApiKey(projectId: $p, label: "sdk") { key } }', token,
-                        p=project_id)
-    return token, project_id, created["createApiKey"]["key"]
+    """A new organization with a project in TIMEZONE and a write key."""
+    return await set_up_tenant(http, email, "Visits Inc", "Store", TIMEZONE)
 
 
 # (user, page path or event name, when, user agent, referrer)

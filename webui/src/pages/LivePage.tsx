@@ -3,9 +3,9 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { gql, useClient, type CombinedError } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState } from "../components/States";
-import { authStore } from "../lib/auth";
 import { useProject } from "../lib/project";
 import { formatTime } from "../lib/time";
+import { downloadExport } from "../lib/exports";
 
 interface LiveEvent {
   messageId: string;
@@ -64,24 +64,6 @@ function propertySummary(properties: Record<string, unknown>): string {
 /** Ranges the CSV download offers, ending now. */
 const EXPORT_RANGES: Record<string, number> = { "Last hour": 3600, "Last 24 hours": 86400, "Last 7 days": 7 * 86400,
   "Last 30 days": 30 * 86400 };
-
-/** Stream the server's CSV export to a file: a one-minute download token (a link cannot send the access token). */
-async function downloadExport(name: "events" | "persons", projectId: string, params: Record<string, string>) {
-  if (authStore.accessTokenExpiring()) await authStore.refresh();
-  const response = await fetch("/export/download-token", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${authStore.accessToken ?? ""}` },
-    body: JSON.stringify({ projectId, export: name }),
-  });
-  const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
-  if (!response.ok || !body.token) throw new Error(body.message ?? `The server answered ${response.status}.`);
-  const link = document.createElement("a");
-  link.href = `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`;
-  link.download = "";
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-}
 
 export default function LivePage() {
   const project = useProject();

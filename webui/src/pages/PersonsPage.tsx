@@ -7,10 +7,10 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { gql, useQuery } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
-import { authStore } from "../lib/auth";
 import { useProject } from "../lib/project";
 import { formatDateTime, formatRelative } from "../lib/time";
 import { personName, traitSummary, type PersonSummary } from "./persons/personDisplay";
+import { downloadExport } from "../lib/exports";
 
 const PAGE_SIZE = 25;
 
@@ -38,24 +38,6 @@ function useDebounced<T>(value: T, ms: number): T {
     return () => clearTimeout(timer);
   }, [value, ms]);
   return settled;
-}
-
-/** Stream the server's CSV export to a file: a one-minute download token (a link cannot send the access token). */
-async function downloadExport(name: "events" | "persons", projectId: string, params: Record<string, string>) {
-  if (authStore.accessTokenExpiring()) await authStore.refresh();
-  const response = await fetch("/export/download-token", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${authStore.accessToken ?? ""}` },
-    body: JSON.stringify({ projectId, export: name }),
-  });
-  const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
-  if (!response.ok || !body.token) throw new Error(body.message ?? `The server answered ${response.status}.`);
-  const link = document.createElement("a");
-  link.href = `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`;
-  link.download = "";
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
 }
 
 export default function PersonsPage() {
