@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from query.analytics._params import Params
+from query.analytics._trend_rows import breakdown_groups_sql, series_grid_sql, shifted
 from query.analytics.filters import (
     PropertyFilter,
     PropertyRef,
@@ -363,13 +364,6 @@ def _floor_minute(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def _shifted(column: str, shift: timedelta, params: Params) -> str:
-    if not shift:
-        return column
-    # A pure time interval (no days part), so DST never stretches it.
-    return f"({column} + {params.add(shift / timedelta(microseconds=1), 'float8')} * interval '1 microsecond')"
-
-
 async def _fetch_total(
     connection: asyncpg.Connection,
     query: _Query,
@@ -411,14 +405,14 @@ async def _fetch_total(
     )
     sql = f"""
         WITH counts AS (
-            SELECT {bucketing.bucket_of(_shifted("event_time", shift, params))} AS bucket, count(*) AS n
+            SELECT {bucketing.bucket_of(shifted("event_time", shift, params))} AS bucket, count(*) AS n
             FROM events
             WHERE project_id = {project} {event_filter} AND NOT is_bot AND ({raw_conditions})
             GROUP BY 1
             UNION ALL
             -- Summed per minute (hour) first: the bucket (a time zone conversion) is then computed once per
             -- minute, not once per event name and minute.
-            SELECT {bucketing.bucket_of(_shifted("minute", shift, params))} AS bucket, sum(n) AS n
+            SELECT {bucketing.bucket_of(shifted("minute", shift, params))} AS bucket, sum(n) AS n
             FROM (
                 SELECT minute, sum(count) AS n FROM event_counts
                 WHERE project_id = {project} {event_filter} AND NOT is_bot AND ({minute_conditions})
@@ -426,7 +420,7 @@ async def _fetch_total(
             ) AS minutes
             GROUP BY 1
             UNION ALL
-            SELECT {bucketing.bucket_of(_shifted("hour", shift, params))} AS bucket, sum(n) AS n
+            SELECT {bucketing.bucket_of(shifted("hour", shift, params))} AS bucket, sum(n) AS n
             FROM (
                 SELECT hour, sum(count) AS n FROM event_counts_hourly
                 WHERE project_id = {project} {event_filter} AND NOT is_bot
@@ -461,8 +455,8 @@ async def _fetch_raw(
         previous_from = params.add(query.date_from - query.length, "timestamptz")
         time_range = f"({time_range} OR (e.event_time >= {previous_from} AND e.event_time < {date_from}))"
         is_compare = f"(e.event_time < {date_from})"
-        shifted = _shifted("e.event_time", query.length, params)
-        bucket_time = f"(CASE WHEN {is_compare} THEN {shifted} ELSE e.event_time END)"
+        previous = shifted("e.event_time", query.length, params)
+        bucket_time = f"(CASE WHEN {is_compare} THEN {previous} ELSE e.event_time END)"
     else:
         is_compare, bucket_time = "false", "e.event_time"
 
@@ -494,39 +488,14 @@ async def _fetch_raw(
             tagged AS (SELECT ev.*, 1::int8 AS rank FROM ev)
         """
     else:
-        other_rank = params.add(query.breakdown_limit + 1, "int8")
-        # Ranked by events of the current period; `key` makes NULL (property not set) a joinable value.
-        grouping = f"""
-            top AS (
-                SELECT bd, coalesce('v' || bd, 'n') AS key,
-                       row_number() OVER (ORDER BY count(*) DESC, bd COLLATE "C" NULLS LAST) AS rank
-                FROM ev WHERE NOT is_compare
-                GROUP BY bd
-                ORDER BY rank
-                LIMIT {params.add(query.breakdown_limit, 'int8')}
-            ),
-            tagged AS (
-                SELECT ev.*, coalesce(top.rank, {other_rank}) AS rank
-                FROM ev LEFT JOIN top ON top.key = coalesce('v' || ev.bd, 'n')
-            ),
-            groups AS (
-                SELECT rank, bd AS value, false AS is_other FROM top
-                UNION ALL
-                SELECT {other_rank}, NULL, true WHERE EXISTS (SELECT 1 FROM tagged WHERE rank = {other_rank})
-            )
-        """
-    periods = "SELECT false AS is_compare" + (" UNION ALL SELECT true" if query.compare else "")
+        grouping = breakdown_groups_sql(
+            "ev", "count(*)", params.add(query.breakdown_limit, "int8"),
+            params.add(query.breakdown_limit + 1, "int8"),
+        )
     sql = f"""
         WITH ev AS (SELECT * FROM ({base}) AS base {kept}),
         {grouping},
         agg AS ({_aggregate_sql(spec.math)}),
-        periods AS ({periods}),
-        buckets AS ({bucketing.series_sql(buckets)})
-        SELECT periods.is_compare, groups.rank, groups.value AS breakdown_value, groups.is_other,
-               buckets.bucket, coalesce(agg.value, 0)::float8 AS value
-        FROM periods CROSS JOIN groups CROSS JOIN buckets
-        LEFT JOIN agg ON agg.is_compare = periods.is_compare AND agg.rank = groups.rank
-                     AND agg.bucket = buckets.bucket
-        ORDER BY periods.is_compare, groups.rank, buckets.bucket
+        {series_grid_sql(query.compare, bucketing.series_sql(buckets))}
     """
     return await connection.fetch(sql, *params.values)

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from query.analytics._params import Params
+from query.analytics._trend_rows import breakdown_groups_sql, series_grid_sql, shifted
 from query.analytics.intervals import Bucketing, BucketRange, Interval, ceil_hour, floor_hour
 
 ROLLUP_COLUMNS = frozenset({
@@ -62,66 +63,32 @@ async def fetch_breakdown_from_rollup(
         hours_from, hours_to = ceil_hour(period.date_from), floor_hour(period.date_to)
         if hours_from >= hours_to:  # no whole hour inside: all of it is raw
             hours_from = hours_to = period.date_to
-        shift = _shifted(period.shift, params)
         edges = " OR ".join(
             f"(e.event_time >= {params.add(start, 'timestamptz')} AND e.event_time < {params.add(end, 'timestamptz')})"
             for start, end in ((period.date_from, hours_from), (hours_to, period.date_to))
         )
+        hour_bucket = bucketing.bucket_of(shifted("h.hour", period.shift, params))
+        event_bucket = bucketing.bucket_of(shifted("e.event_time", period.shift, params))
         counted.append(f"""
-            SELECT {period.is_compare} AS is_compare, {bucketing.bucket_of(f"(h.hour{shift})")} AS bucket,
+            SELECT {period.is_compare} AS is_compare, {hour_bucket} AS bucket,
                    h.value AS bd, sum(h.count) AS n
             FROM event_values_hourly h
             WHERE h.project_id = {project} {event_rollup} AND h.dimension = {dimension}
               AND h.hour >= {params.add(hours_from, 'timestamptz')} AND h.hour < {params.add(hours_to, 'timestamptz')}
             GROUP BY 2, 3
             UNION ALL
-            SELECT {period.is_compare}, {bucketing.bucket_of(f"(e.event_time{shift})")}, e.{column} COLLATE "C",
-                   count(*)
+            SELECT {period.is_compare}, {event_bucket}, e.{column} COLLATE "C", count(*)
             FROM events e
             WHERE e.project_id = {project} {event_raw} AND NOT e.is_bot AND ({edges})
             GROUP BY 2, 3
         """)
-    other_rank = params.add(limit + 1, "int8")
-    compare_periods = "SELECT false AS is_compare" + (
-        " UNION ALL SELECT true" if any(period.is_compare for period in periods) else ""
-    )
-    # As the raw path: ranked by events of the current period, ties by value in code-point order, no value
-    # last; `key` makes NULL (no value) a joinable value.
+    groups = breakdown_groups_sql("counted", "sum(n)", params.add(limit, "int8"), params.add(limit + 1, "int8"))
+    compare = any(period.is_compare for period in periods)
     sql = f"""
         WITH counted AS ({" UNION ALL ".join(counted)}),
-        top AS (
-            SELECT bd, coalesce('v' || bd, 'n') AS key,
-                   row_number() OVER (ORDER BY sum(n) DESC, bd COLLATE "C" NULLS LAST) AS rank
-            FROM counted WHERE NOT is_compare
-            GROUP BY bd
-            HAVING sum(n) > 0
-            ORDER BY rank
-            LIMIT {params.add(limit, 'int8')}
-        ),
-        tagged AS (
-            SELECT counted.*, coalesce(top.rank, {other_rank}) AS rank
-            FROM counted LEFT JOIN top ON top.key = coalesce('v' || counted.bd, 'n')
-        ),
-        groups AS (
-            SELECT rank, bd AS value, false AS is_other FROM top
-            UNION ALL
-            SELECT {other_rank}, NULL, true WHERE EXISTS (SELECT 1 FROM tagged WHERE rank = {other_rank} AND n > 0)
-        ),
+        {groups},
         agg AS (SELECT is_compare, rank, bucket, sum(n) AS value FROM tagged GROUP BY 1, 2, 3),
-        periods AS ({compare_periods}),
-        buckets AS ({bucketing.series_sql(buckets)})
-        SELECT periods.is_compare, groups.rank, groups.value AS breakdown_value, groups.is_other,
-               buckets.bucket, coalesce(agg.value, 0)::float8 AS value
-        FROM periods CROSS JOIN groups CROSS JOIN buckets
-        LEFT JOIN agg ON agg.is_compare = periods.is_compare AND agg.rank = groups.rank
-                     AND agg.bucket = buckets.bucket
-        ORDER BY periods.is_compare, groups.rank, buckets.bucket
+        {series_grid_sql(compare, bucketing.series_sql(buckets))}
     """
     return await connection.fetch(sql, *params.values)
 
-
-def _shifted(shift: timedelta, params: Params) -> str:
-    """SQL to add to a timestamp: a pure time interval (no days part), so DST never stretches it."""
-    if not shift:
-        return ""
-    return f" + {params.add(shift / timedelta(microseconds=1), 'float8')} * interval '1 microsecond'"

@@ -36,7 +36,8 @@ RETURNS TABLE (dimension text, value text) LANGUAGE sql IMMUTABLE PARALLEL SAFE 
            ('device_type', s.device_type), ('browser', s.browser), ('os', s.os), ('country', s.country)
 $$;
 
-CREATE FUNCTION session_hourly_key(value text) RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- The key of a value in a rollup's primary key (the event values rollup of 0014 uses it too).
+CREATE FUNCTION rollup_value_key(value text) RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(md5(value)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
 $$;
 
@@ -51,7 +52,7 @@ LANGUAGE sql AS $$
     INSERT INTO session_hourly AS h (project_id, dimension, hour, value_key, value, sessions, duration_micros,
                                      bounces, pageviews, events)
     SELECT (c.s).project_id, d.dimension, date_bin('1 hour', (c.s).started_at, '2000-01-01 00:00+00'),
-           session_hourly_key(d.value), d.value, sum(c.sign),
+           rollup_value_key(d.value), d.value, sum(c.sign),
            sum(c.sign * session_hourly_micros(c.s)), sum(c.sign * ((c.s).event_count = 1)::int),
            sum(c.sign * (c.s).pageview_count), sum(c.sign * (c.s).event_count)
     FROM (
@@ -98,7 +99,7 @@ CREATE TRIGGER session_hourly_delete AFTER DELETE ON sessions
 -- Sessions stored before this migration.
 INSERT INTO session_hourly (project_id, dimension, hour, value_key, value, sessions, duration_micros, bounces,
                             pageviews, events)
-SELECT s.project_id, d.dimension, date_bin('1 hour', s.started_at, '2000-01-01 00:00+00'), session_hourly_key(d.value),
+SELECT s.project_id, d.dimension, date_bin('1 hour', s.started_at, '2000-01-01 00:00+00'), rollup_value_key(d.value),
        d.value, count(*), sum(session_hourly_micros(s)), count(*) FILTER (WHERE s.event_count = 1),
        sum(s.pageview_count), sum(s.event_count)
 FROM sessions s CROSS JOIN LATERAL session_hourly_dimensions(s) AS d

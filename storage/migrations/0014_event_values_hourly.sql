@@ -9,16 +9,12 @@ CREATE TABLE event_values_hourly (
     -- The `events` column the value is of.
     dimension   text COLLATE "C" NOT NULL,
     hour        timestamptz NOT NULL,
-    -- md5 of the value (a value may be longer than an index entry may); the nil uuid for no value.
+    -- rollup_value_key(value) (migration 0012): md5, as a value may be longer than an index entry may.
     value_key   uuid NOT NULL,
     value       text COLLATE "C",
     count       bigint NOT NULL,
     PRIMARY KEY (project_id, event, dimension, hour, value_key)
 );
-
-CREATE FUNCTION rollup_value_key(value text) RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(md5(value)::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
-$$;
 
 -- (dimension, value) for each summed column of one event; the writer and the backfill below both use it.
 CREATE FUNCTION event_value_dimensions(
