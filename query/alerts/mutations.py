@@ -8,6 +8,7 @@ secret is returned by `createAlertChannel` and `updateAlertChannel(rotateSecret:
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from query.alerts.types import (
     AlertRuleInput,
     ChannelTestResult,
     SavedAlertChannel,
+    clean_name,
     rule_from_input,
 )
 from query.context import QueryContext
@@ -40,7 +42,8 @@ from storage import alerts
 logger = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 50
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# No brackets in the domain: Python's email package crashes (AttributeError) on an unclosed domain literal.
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>\[\]]+\.[^@\s,;<>\[\]]+$")
 
 
 def _caller_org(info: strawberry.Info[QueryContext, None]) -> UUID:
@@ -69,16 +72,25 @@ def _channel_settings(kind: AlertChannelKind, emails: list[str] | None, url: str
         if bad:
             raise BadUserInputError(f"not an email address: {', '.join(bad)}")
         return {"to": recipients}
-    if not url or not url.startswith(("https://", "http://")) or len(url) > 2000:
+    if not url or not url.startswith(("https://", "http://")) or len(url) > 2000 or not _has_host(url):
         raise BadUserInputError("a Slack or webhook channel needs an http(s) URL")
     return {"url": url}
 
 
-def _name(value: str) -> str:
-    name = value.strip()
-    if not name or len(name) > 200:
-        raise BadUserInputError("name must be 1 to 200 characters")
-    return name
+def _has_host(url: str) -> bool:
+    # Parsed as the sender will post it: a URL httpx refuses would fail every delivery (and crash testChannel).
+    try:
+        return bool(httpx.URL(url).host)
+    except httpx.InvalidURL:
+        return False
+
+
+async def _delete(info: strawberry.Info[QueryContext, None], id: strawberry.ID,
+                  delete: Callable[[asyncpg.Connection, UUID, UUID], Awaitable[bool]], what: str) -> bool:
+    async with info.context.pool.acquire() as connection:
+        if not await delete(connection, parse_id(id, "id"), _caller_org(info)):
+            raise NotFoundError(f"no {what} {id}")
+    return True
 
 
 @strawberry.type
@@ -139,10 +151,7 @@ class AlertsMutation:
     @strawberry.mutation(name="deleteAlertRule", description="Delete a rule with its state and history.",
                          permission_classes=[IsAuthenticated, CanManageAlerts])
     async def delete_alert_rule(self, info: strawberry.Info[QueryContext, None], id: strawberry.ID) -> bool:
-        async with info.context.pool.acquire() as connection:
-            if not await alerts.delete_rule(connection, parse_id(id, "id"), _caller_org(info)):
-                raise NotFoundError(f"no alert rule {id}")
-        return True
+        return await _delete(info, id, alerts.delete_rule, "alert rule")
 
     @strawberry.mutation(name="createAlertChannel", description="A notification channel of the organization, or of "
                          "one project. EMAIL takes `emails`; SLACK (incoming webhook) and WEBHOOK take `url`.",
@@ -156,7 +165,7 @@ class AlertsMutation:
         nonce = new_nonce() if kind is AlertChannelKind.WEBHOOK else None
         async with info.context.pool.acquire() as connection:
             row = await alerts.insert_channel(connection, organization_id, None if project is None else project.id,
-                                              kind.value, _name(name), settings, nonce)
+                                              kind.value, clean_name(name), settings, nonce)
         logger.info("alert channel created", extra={"channel_id": str(row.id), "kind": row.kind})
         secret = None if nonce is None else webhook_secret(info.context.settings.secret_key, nonce)
         return SavedAlertChannel(channel=AlertChannel.from_row(row), webhook_secret=secret)
@@ -181,7 +190,7 @@ class AlertsMutation:
                 raise BadUserInputError("only webhook channels have a signing secret")
             nonce = new_nonce() if rotate_secret else None
             row = await alerts.update_channel(connection, channel_id, organization_id,
-                                              name=None if name is None else _name(name), settings=settings,
+                                              name=None if name is None else clean_name(name), settings=settings,
                                               secret_nonce=nonce)
         if row is None:
             raise NotFoundError(f"no alert channel {id}")
@@ -191,10 +200,7 @@ class AlertsMutation:
     @strawberry.mutation(name="deleteAlertChannel", description="Delete a channel; rules stop using it.",
                          permission_classes=[IsAuthenticated, CanManageAlerts])
     async def delete_alert_channel(self, info: strawberry.Info[QueryContext, None], id: strawberry.ID) -> bool:
-        async with info.context.pool.acquire() as connection:
-            if not await alerts.delete_channel(connection, parse_id(id, "id"), _caller_org(info)):
-                raise NotFoundError(f"no alert channel {id}")
-        return True
+        return await _delete(info, id, alerts.delete_channel, "alert channel")
 
     @strawberry.mutation(name="testChannel", description="Send a sample notice through the channel now and say "
                          "whether it arrived (the error if not); nothing is retried.",

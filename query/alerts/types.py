@@ -1,6 +1,7 @@
 """GraphQL types of alerting: rules, their detector and series, channels, events, history, deliveries, backtests."""
 
 import enum
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -344,13 +345,17 @@ class AlertBacktest:
 MAX_NAME_LENGTH = 200
 
 
-def rule_from_input(value: AlertRuleInput, project_id: Any, rule_id: Any = None) -> rules.Rule:
-    """The rule an input describes, validated (BAD_USER_INPUT says what is wrong); channels are checked apart."""
-    import uuid
-
-    name = value.name.strip()
+def clean_name(value: str) -> str:
+    """A rule's or channel's name, stripped; BAD_USER_INPUT if empty or too long."""
+    name = value.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise BadUserInputError(f"name must be 1 to {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def rule_from_input(value: AlertRuleInput, project_id: Any, rule_id: Any = None) -> rules.Rule:
+    """The rule an input describes, validated (BAD_USER_INPUT says what is wrong); channels are checked apart."""
+    name = clean_name(value.name)
     if not 10 <= value.evaluate_every_seconds <= 86_400:
         raise BadUserInputError("evaluateEverySeconds must be between 10 and 86400")
     if not 0 <= value.cooldown_seconds <= 604_800:

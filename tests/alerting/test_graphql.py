@@ -111,6 +111,18 @@ async def test_rules_and_channels_are_managed_by_developers_and_read_by_viewers(
     assert (await execute(graphql, "mutation($id: ID!) { deleteAlertRule(id: $id) }", id=rule["id"]))["data"]
 
 
+@pytest.mark.parametrize(("variables", "reason"), [
+    pytest.param({"kind": "WEBHOOK", "url": "http://[::1"}, "http(s) URL", id="unparsable-url"),
+    pytest.param({"kind": "SLACK", "url": "https://"}, "http(s) URL", id="url-without-host"),
+    pytest.param({"kind": "EMAIL", "emails": ["ops@[example.com"]}, "not an email address", id="domain-bracket"),
+])
+async def test_a_channel_that_could_never_be_sent_to_is_refused(
+    graphql: httpx.AsyncClient, variables: dict, reason: str,
+):
+    body = await execute(graphql, CREATE_CHANNEL, name="Broken", **variables)
+    assert error_codes(body) == ["BAD_USER_INPUT"] and reason in body["errors"][0]["message"], body
+
+
 async def test_backtest_shows_when_a_rule_would_have_fired(
     db: asyncpg.Connection, graphql: httpx.AsyncClient, project: CreatedProject, clock: Clock,
 ):
