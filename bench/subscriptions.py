@@ -38,6 +38,7 @@ from websockets.typing import Subprotocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.ingest import percentile
 from bench.system import BenchSystem, tree_cpu_seconds, tree_rss
 from cli.embedded import free_port
 from config import load_settings
@@ -50,13 +51,6 @@ from trackmint_sdk import AsyncClient
 FEED = "subscription($p: ID!) { liveEvents(projectId: $p) { missed events { messageId committedAt } } }"
 WARM_UP_EVENT = "bench_warm_up"
 EVENT = "bench_live"
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 @dataclass

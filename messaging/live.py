@@ -149,7 +149,9 @@ def encode_notice(project_id: str, committed_at: float, events: Sequence[LiveEve
     return head[:-1] + b',"events":[' + b",".join(kept) + b"]}"
 
 
-def _decode_event(item: Mapping[str, object]) -> LiveEvent:
+def _decode_event(item: object) -> LiveEvent:
+    if not isinstance(item, dict):
+        raise MalformedNotice("each event must be an object")
     properties = item.get("properties") or {}
     if not isinstance(properties, dict):
         raise MalformedNotice("properties must be an object")

@@ -54,10 +54,6 @@ class LiveHub:
     def available(self) -> bool:
         return self._nc is not None and self._nc.is_connected
 
-    @property
-    def subscribers(self) -> int:
-        return sum(len(inboxes) for inboxes in self._inboxes.values())
-
     def inboxes(self) -> list[Inbox]:
         return [inbox for inboxes in self._inboxes.values() for inbox in inboxes]
 

@@ -3,6 +3,7 @@
 import uuid
 
 import nats
+import pytest
 
 from messaging.live import (
     MAX_EVENTS_BYTES,
@@ -10,6 +11,7 @@ from messaging.live import (
     MAX_VALUE_CHARS,
     NOTICE_COLUMNS,
     LiveEvent,
+    MalformedNotice,
     bounded_properties,
     decode_notice,
     encode_notice,
@@ -36,6 +38,22 @@ def test_a_notice_reads_back_as_it_was_written():
     assert (notice.project_id, notice.committed_at, notice.omitted) == ("p1", 1234.5, 0)
     assert notice.events == tuple(events)
     assert notice.event_names == {"signup", "purchase"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"v": 2, "project_id": "p1", "committed_at": 0, "events": []}',
+        b'{"v": 1, "project_id": "p1", "committed_at": 0, "events": 5}',
+        b'{"v": 1, "project_id": "p1", "committed_at": 0, "events": [1]}',
+        b'{"v": 1, "project_id": "p1", "committed_at": 0, "events": [{"event": "e"}]}',
+    ],
+    ids=["not-json", "other-version", "events-not-a-list", "event-not-an-object", "event-without-id"],
+)
+def test_bytes_that_are_not_a_notice_are_malformed_not_a_traceback(body):
+    with pytest.raises(MalformedNotice):
+        decode_notice(body)
 
 
 def test_a_huge_batch_makes_a_bounded_notice_that_still_names_every_event():
