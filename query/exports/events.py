@@ -7,7 +7,7 @@ properties, context and traits are JSON text.
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -60,6 +60,10 @@ def parse_time(value: str | None, name: str) -> datetime:
         raise BadUserInputError(f"{name} {value!r} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise BadUserInputError(f"{name} {value!r} must carry a UTC offset")
+    try:
+        parsed.astimezone(UTC)  # as the database stores it: 0001-01-01T00:00+01:00 has no UTC time
+    except OverflowError:
+        raise BadUserInputError(f"{name} {value!r} is out of range") from None
     return parsed
 
 

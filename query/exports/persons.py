@@ -13,20 +13,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from query.errors import BadUserInputError
 from query.exports.streaming import BATCH_ROWS, Batches, Row
-from query.persons.queries import MAX_SEARCH_LENGTH
 from storage import persons
 
 HEADER = ("id", "distinctIds", "traits", "isIdentified", "firstSeen", "lastSeen", "createdAt")
-
-
-def search_text(search: str | None) -> str | None:
-    """The search as the GraphQL `persons` query takes it: trimmed, empty meaning none, at most MAX_SEARCH_LENGTH."""
-    text = (search or "").strip()
-    if len(text) > MAX_SEARCH_LENGTH:
-        raise BadUserInputError(f"search must be at most {MAX_SEARCH_LENGTH} characters")
-    return text or None
 
 
 def person_batches(project_id: UUID, timezone: str, search: str | None) -> Batches:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -45,6 +46,7 @@ from query.exports.downloads import (
 )
 from query.exports.streaming import Batches, csv_text, open_csv_stream
 from query.permissions import AUTHENTICATION_REQUIRED, Role, can_read_analytics
+from query.persons.queries import _search_text as search_text
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +164,7 @@ class _Exports:
                                      batches=batches, filename=filename, narrow=narrow, on_close=release)
 
     async def events(self, request: Request) -> Response:
-        params = request.query_params
+        params = _query_params(request)
         project_id = _required(params.get("projectId"), "projectId")
         _, project = await self._project(request, project_id, download="events")
         export = events.events_export(
@@ -176,10 +178,10 @@ class _Exports:
                                   "the date range or filter on one event")
 
     async def persons(self, request: Request) -> Response:
-        params = request.query_params
+        params = _query_params(request)
         project_id = _required(params.get("projectId"), "projectId")
         _, project = await self._project(request, project_id, download="persons")
-        search = persons.search_text(params.get("search"))
+        search = search_text(params.get("search"))
         return await self._stream(request, project, persons.HEADER,
                                   persons.person_batches(project.id, project.timezone, search),
                                   "persons.csv", "the search")
@@ -188,7 +190,7 @@ class _Exports:
         body = await _json_body(request)
         project_id = _required(body.get("projectId"), "projectId")
         export = body.get("export")
-        if export not in DOWNLOADABLE_EXPORTS:
+        if not isinstance(export, str) or export not in DOWNLOADABLE_EXPORTS:
             raise BadUserInputError(f"export must be one of {', '.join(sorted(DOWNLOADABLE_EXPORTS))}")
         caller, project = await self._project(request, str(project_id))
         token = issue_download_token(self.settings, caller, project.id, export)
@@ -207,6 +209,15 @@ class _Exports:
             "Content-Disposition": f'attachment; filename="{name}-{datetime.now():%Y%m%d-%H%M%S}.csv"',
             "Cache-Control": "no-store",
         })
+
+
+def _query_params(request: Request) -> QueryParams:
+    """The request's query parameters; PostgreSQL text cannot hold NUL, so none may carry one."""
+    params = request.query_params
+    for name, value in params.multi_items():
+        if "\x00" in value:
+            raise BadUserInputError(f"{name} may not contain NUL characters")
+    return params
 
 
 def _required(value: Any, name: str) -> Any:

@@ -108,6 +108,8 @@ async def test_a_download_token_opens_one_export_of_one_project_briefly(
     ({"from": RANGE["to"], "to": RANGE["from"]}, "must be after"),
     ({"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "at most 732 days"),
     ({**RANGE, "includeBots": "maybe"}, "includeBots"),
+    ({"from": "0001-01-01T00:00:00+01:00", "to": RANGE["to"]}, "out of range"),
+    ({**RANGE, "event": "sign\x00up"}, "event may not contain NUL"),
 ])
 async def test_bad_event_export_arguments_are_400(client: httpx.AsyncClient, project: CreatedProject,
                                                   params: dict, says: str):
@@ -132,6 +134,10 @@ async def test_bad_analytics_export_requests_are_refused(client: httpx.AsyncClie
     _refused(await client.get("/export/persons.csv", params={"projectId": "not-a-uuid"}), 400, "BAD_USER_INPUT")
     _refused(await client.get("/export/persons.csv", params={"projectId": project_id, "search": "x" * 201}), 400,
              "BAD_USER_INPUT", "search")
+    _refused(await client.get("/export/persons.csv", params={"projectId": project_id, "search": "a\x00b"}), 400,
+             "BAD_USER_INPUT", "search may not contain NUL")
+    _refused(await client.post("/export/download-token", json={"projectId": project_id, "export": ["events"]}), 400,
+             "BAD_USER_INPUT", "export must be one of")
     ok = await client.post("/export/trends.csv", json=trends)
     assert ok.status_code == 200
     assert ok.text.splitlines()[0] == "series,label,breakdownValue,isOther,compare,bucket,value"
