@@ -4,7 +4,7 @@ instead of piling up load on the database."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -34,6 +34,10 @@ def validate_date_range(date_from: datetime, date_to: datetime, max_range: timed
     for name, value in (("from", date_from), ("to", date_to)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise BadUserInputError(f"dateRange.{name} is out of range") from None
     if date_to <= date_from:
         raise BadUserInputError("dateRange.to must be after dateRange.from")
     if max_range is not None and date_to - date_from > max_range:
@@ -69,6 +73,9 @@ async def read_only(
         raise BadUserInputError(
             f"the query took longer than {STATEMENT_TIMEOUT.total_seconds():.0f} s; narrow {narrow}"
         ) from None
+    except asyncpg.CharacterNotInRepertoireError:
+        # PostgreSQL text cannot hold NUL: an event name, property or value the request gave holds one.
+        raise BadUserInputError("text values may not contain NUL characters") from None
 
 
 async def fetch_read_only(

@@ -46,7 +46,7 @@ from query.exports.downloads import (
 )
 from query.exports.streaming import Batches, csv_text, open_csv_stream
 from query.permissions import AUTHENTICATION_REQUIRED, Role, can_read_analytics
-from query.persons.queries import _search_text as search_text
+from query.persons.queries import search_text
 
 logger = logging.getLogger(__name__)
 

@@ -44,12 +44,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     return created_at, person_id
 
 
-def _search_text(search: str | None) -> str | None:
+def search_text(search: str | None) -> str | None:
+    """The persons search as given (GraphQL and the CSV export): trimmed, bounded, None for every person."""
     if search is None:
         return None
     text = search.strip()
     if len(text) > MAX_SEARCH_LENGTH:
         raise BadUserInputError(f"search must be at most {MAX_SEARCH_LENGTH} characters")
+    if "\x00" in text:
+        raise BadUserInputError("search may not contain NUL characters")
     # An empty search asks for nothing in particular: every person.
     return text or None
 
@@ -77,7 +80,7 @@ class PersonsQuery:
         keyset = None if after is None else decode_cursor(after)
         async with info.context.pool.acquire() as connection:
             page = await persons.list_persons(connection, project.id, first=count, after=keyset,
-                                              search=_search_text(search))
+                                              search=search_text(search))
         edges = [PersonEdge(cursor=encode_cursor(row.created_at, row.id), node=Person.from_row(row, project.id))
                  for row in page.persons]
         return PersonConnection(

@@ -177,6 +177,9 @@ async def test_a_blank_search_lists_everyone_and_a_long_one_is_refused(
     body = await execute(client, PERSONS, projectId=str(project.project_id), search="x" * 201)
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "200" in body["errors"][0]["message"]
+    body = await execute(client, PERSONS, projectId=str(project.project_id), search="a\u0000b")
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "NUL" in body["errors"][0]["message"]
     body = await execute(client, PERSONS, projectId=str(project.project_id), search="x" * 200)
     assert "errors" not in body
 

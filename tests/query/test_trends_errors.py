@@ -162,3 +162,23 @@ async def test_new_arguments_are_optional_and_give_plain_series(
     [line] = body["data"]["trends"]
     assert (line["breakdownValue"], line["isOther"], line["compare"]) == (None, False, False)
     assert [point["value"] for point in line["points"]] == [0.0] * 24
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"dateRange": {"from": "0001-01-01T00:00:00+01:00", "to": "2024-05-02T00:00:00Z"}},
+                     "dateRange.from is out of range", id="before-year-one-in-utc"),
+        pytest.param({"dateRange": {"from": "2024-05-01T00:00:00Z", "to": "9999-12-31T23:00:00-05:00"}},
+                     "dateRange.to is out of range", id="after-year-9999-in-utc"),
+        pytest.param({"series": [{"event": "sign\u0000up", "math": "TOTAL"}]}, "NUL", id="nul-in-an-event-name"),
+        pytest.param({"filters": [condition("EQ", "pr\u0000o", key="plan")]}, "NUL", id="nul-in-a-filter-value"),
+    ],
+)
+async def test_input_postgresql_cannot_hold_is_bad_user_input_not_an_unexpected_error(
+    client: httpx.AsyncClient, project: CreatedProject, overrides: dict[str, Any], message: str
+) -> None:
+    body = await trends(client, str(project.project_id), **overrides)
+
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert message in body["errors"][0]["message"]
