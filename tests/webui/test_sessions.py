@@ -3,10 +3,12 @@ and breakdown rows the `sessionsSummary` query answers for the same arguments, a
 becomes a filter, and a new visit moves the counters without a reload."""
 
 import asyncio
+import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -211,3 +213,21 @@ async def test_sessions_screen_matches_the_api_filters_and_updates_live(
         await expect(chart.locator("canvas")).to_be_visible()
         await shoot(page, screenshots, "sessions-dark")
         assert await page.evaluate("window.__sameDocument === true"), "the page reloaded"
+
+
+async def test_malformed_filters_in_the_link_are_dropped_not_fatal(page: Page, system: System) -> None:
+    email = new_email()
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as http:
+        await set_up(http, email)
+    await log_in(page, system.url, email, "/sessions")
+    # Hand-edited JSON: a null, a filter without values and one with a number among them, beside a good one.
+    filters = json.dumps([
+        None,
+        {"dimension": "BROWSER", "operator": "EQ"},
+        {"dimension": "OS", "operator": "EQ", "values": [1]},
+        {"dimension": "BROWSER", "operator": "EQ", "values": ["Chrome"]},
+    ])
+    await page.goto(f"{system.url}/sessions?{urlencode({'filters': filters})}")
+    await expect(page.get_by_test_id("session-filter")).to_have_count(1)
+    await expect(page.get_by_test_id("session-filter")).to_have_text(re.compile(r"Browser is “Chrome”"))
+    await expect(page.get_by_test_id("kpi-sessions-value")).to_have_text("0")

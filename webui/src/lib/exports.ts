@@ -4,6 +4,7 @@
  * asked for first; the refresh token never goes in a URL.
  */
 import { authStore } from "./auth";
+import { download } from "./csv";
 
 export type DownloadableExport = "events" | "persons";
 
@@ -18,10 +19,6 @@ export async function downloadExport(
   });
   const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
   if (!response.ok || !body.token) throw new Error(body.message ?? `The server answered ${response.status}.`);
-  const link = document.createElement("a");
-  link.href = `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`;
-  link.download = "";
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
+  // No file name: the server's Content-Disposition names the file.
+  download("", `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`);
 }

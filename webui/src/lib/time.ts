@@ -80,14 +80,19 @@ export function zoneOffsetMs(instant: Date, timeZone: string): number {
   return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
 }
 
+/** The instant a wall-clock time in the zone stands for; the wall-clock time comes as if UTC (`Date.UTC(...)`). */
+export function wallClockToInstant(asUtc: number, timeZone: string): Date {
+  // Two passes settle the offset when the time itself is near a DST change.
+  let instant = asUtc - zoneOffsetMs(new Date(asUtc), timeZone);
+  instant = asUtc - zoneOffsetMs(new Date(instant), timeZone);
+  return new Date(instant);
+}
+
 /** The instant of local midnight in the zone, `daysFromToday` days from today there. */
 export function zonedMidnight(timeZone: string, daysFromToday = 0, now: Date = new Date()): Date {
   const local = new Date(now.getTime() + zoneOffsetMs(now, timeZone));
   const midnightAsUtc = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + daysFromToday);
-  // Two passes settle the offset when midnight itself is near a DST change.
-  let instant = midnightAsUtc - zoneOffsetMs(new Date(midnightAsUtc), timeZone);
-  instant = midnightAsUtc - zoneOffsetMs(new Date(instant), timeZone);
-  return new Date(instant);
+  return wallClockToInstant(midnightAsUtc, timeZone);
 }
 
 export interface RangePreset {

@@ -13,6 +13,7 @@ import { useUser } from "../lib/auth";
 import { errorMessage } from "../lib/errors";
 import { useProject } from "../lib/project";
 import { formatDateTime, formatRelative, zonedMidnight, type DateRange } from "../lib/time";
+import { useClock, useDebounced } from "../lib/timers";
 import {
   ALERT_CHANNELS,
   ALERT_HISTORY,
@@ -78,15 +79,6 @@ function backtestRange(interval: AlertInterval, buckets: number, timeZone: strin
   }
   const size = ALERT_INTERVALS.find((i) => i.id === interval)?.seconds ?? 3600;
   return { from: new Date(end.getTime() - buckets * size * 1000).toISOString(), to: end.toISOString() };
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
 }
 
 function Setting({ label, hint, children }: { label: string; hint?: ReactNode; children: ReactNode }) {
@@ -161,11 +153,7 @@ function RuleEditor({ rule, onSaved }: { rule: AlertRule | null; onSaved?: () =>
   const debouncedJson = useDebounced(inputJson, 500);
   const ranges = BACKTEST_RANGES[draft.interval];
   const range = ranges.find((r) => r.id === rangeId) ?? ranges[0]!;
-  const [clock, setClock] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setClock(Date.now()), 60_000);
-    return () => clearInterval(timer);
-  }, []);
+  const clock = useClock(60_000);
   const dateRange = useMemo(
     () => backtestRange(draft.interval, range.buckets, project.timezone, new Date(clock)),
     [draft.interval, range.buckets, project.timezone, clock],

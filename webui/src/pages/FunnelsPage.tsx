@@ -10,8 +10,9 @@ import { gql } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { useLiveQuery } from "../lib/live";
 import { useProject } from "../lib/project";
+import { useClock } from "../lib/timers";
 import { BreakdownControl } from "./insights/BreakdownControl";
-import { useClock, useDefinitions } from "./insights/definitions";
+import { useDefinitions } from "./insights/definitions";
 import {
   filterInputs,
   readBreakdown,

@@ -9,10 +9,11 @@ import { gql } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { useLiveQuery } from "../lib/live";
 import { useProject } from "../lib/project";
+import { useClock } from "../lib/timers";
 import { presetById, type DateRange, type Interval } from "../lib/time";
 import { BreakdownControl } from "./insights/BreakdownControl";
 import { CommitInput } from "./insights/CommitInput";
-import { useClock, useDefinitions } from "./insights/definitions";
+import { useDefinitions } from "./insights/definitions";
 import {
   bucketCount,
   filterInputs,

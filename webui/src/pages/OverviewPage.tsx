@@ -3,7 +3,7 @@
  * and browsers. Counters and the chart are kept current by subscriptions (liveTrends, liveSessions,
  * liveCounters); the top lists refresh when the event count moves.
  */
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo } from "react";
 import { useSearchParams } from "react-router";
 import { gql, useQuery } from "urql";
 import { Chart } from "../components/Chart";
@@ -17,6 +17,7 @@ import { useLiveQuery, useThrottledChange } from "../lib/live";
 import { useProject } from "../lib/project";
 import { cssVar } from "../lib/theme";
 import { formatBucket, formatDateTime, presetById, type Interval } from "../lib/time";
+import { useClock } from "../lib/timers";
 
 interface TrendSeries {
   label: string;
@@ -63,16 +64,6 @@ interface TopValuesData {
   referrers: { values: TopListRow[] };
   countries: { values: TopListRow[] };
   browsers: { values: TopListRow[] };
-}
-
-/** Ranges move with the clock: recompute them every few minutes. */
-function useClock(intervalMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(timer);
-  }, [intervalMs]);
-  return now;
 }
 
 function trendOption(series: TrendSeries | undefined, interval: Interval, timeZone: string): ChartOption {

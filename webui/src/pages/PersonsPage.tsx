@@ -9,6 +9,7 @@ import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
 import { useProject } from "../lib/project";
 import { formatDateTime, formatRelative } from "../lib/time";
+import { useDebounced } from "../lib/timers";
 import { personName, traitSummary, type PersonSummary } from "./persons/personDisplay";
 import { downloadExport } from "../lib/exports";
 
@@ -28,16 +29,6 @@ interface PersonsData {
     edges: { cursor: string; node: PersonSummary }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
-}
-
-/** `value`, once it has stopped changing for `ms`. */
-function useDebounced<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
 }
 
 export default function PersonsPage() {

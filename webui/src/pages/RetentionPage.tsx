@@ -4,7 +4,6 @@
  * curve over all cohorts; kept current by the liveRetention subscription.
  */
 import { useMemo, useState, type CSSProperties, type FormEvent } from "react";
-import { useSearchParams } from "react-router";
 import { gql, useQuery } from "urql";
 import { Chart } from "../components/Chart";
 import { DateRangePicker } from "../components/DateRangePicker";
@@ -17,6 +16,7 @@ import { useLiveQuery } from "../lib/live";
 import { useProject } from "../lib/project";
 import { cssVar } from "../lib/theme";
 import { formatBucket, formatDateTime, presetById, type Interval } from "../lib/time";
+import { useUrlParams } from "./insights/useUrlParams";
 
 type Period = "DAY" | "WEEK" | "MONTH";
 type Mode = "FIRST_TIME" | "RECURRING";
@@ -122,7 +122,8 @@ function curveOption(points: AveragePoint[], unit: string): ChartOption {
 
 export default function RetentionPage() {
   const project = useProject();
-  const [params, setParams] = useSearchParams();
+  const { search, update: updateUrl } = useUrlParams();
+  const params = useMemo(() => new URLSearchParams(search), [search]);
   const [names] = useQuery<{ eventDefinitions: { event: string; volume: number }[] }>({
     query: EVENT_NAMES, variables: { projectId: project.id },
   });
@@ -143,13 +144,10 @@ export default function RetentionPage() {
   const [draft, setDraft] = useState<{ start: string; ret: string } | null>(null);
   const shownDraft = draft ?? { start: startEvent, ret: returnEvent };
 
-  // From the latest URL, not this render's: two quick changes must both stick.
   const update = (changes: Record<string, string>) =>
-    setParams((current) => {
-      const next = new URLSearchParams(current);
+    updateUrl((next) => {
       for (const [key, value] of Object.entries(changes)) next.set(key, value);
-      return next;
-    }, { replace: true });
+    });
   const apply = (event: FormEvent) => {
     event.preventDefault();
     update({ start: shownDraft.start.trim(), return: shownDraft.ret.trim() });

@@ -4,7 +4,6 @@
  * every session read for persons and the median) and the rest (summed from hourly rollups).
  */
 import { useMemo, useState, type FormEvent } from "react";
-import { useSearchParams } from "react-router";
 import { Chart } from "../components/Chart";
 import { DateRangePicker } from "../components/DateRangePicker";
 import { KpiCard } from "../components/KpiCard";
@@ -17,6 +16,7 @@ import { useLiveQuery } from "../lib/live";
 import { useProject } from "../lib/project";
 import { cssVar } from "../lib/theme";
 import { formatBucket, formatDateTime, presetById, type Interval } from "../lib/time";
+import { useUrlParams } from "./insights/useUrlParams";
 import { gql, type CombinedError } from "urql";
 
 type Dimension =
@@ -147,13 +147,19 @@ function describe(filter: SessionFilter): string {
   return `${dimensionLabel(filter.dimension)} ${operator.label}${operator.needsValue ? ` “${filter.values[0] ?? ""}”` : ""}`;
 }
 
+function isSessionFilter(value: unknown): value is SessionFilter {
+  if (typeof value !== "object" || value === null) return false;
+  const f = value as Record<string, unknown>;
+  return DIMENSIONS.some((d) => d.id === f["dimension"]) && OPERATORS.some((o) => o.id === f["operator"])
+    && Array.isArray(f["values"]) && f["values"].every((v) => typeof v === "string");
+}
+
 function parseFilters(text: string | null): SessionFilter[] {
   if (!text) return [];
   try {
-    const parsed = JSON.parse(text) as SessionFilter[];
-    return Array.isArray(parsed)
-      ? parsed.filter((f) => DIMENSIONS.some((d) => d.id === f.dimension) && OPERATORS.some((o) => o.id === f.operator))
-      : [];
+    const parsed: unknown = JSON.parse(text);
+    // The URL is anyone's to edit: keep only well-formed filters, so a bad link cannot break the screen.
+    return Array.isArray(parsed) ? parsed.filter(isSessionFilter) : [];
   } catch {
     return [];
   }
@@ -241,23 +247,21 @@ function StatsTable<Row extends { stats: Stats }>({
 
 export default function SessionsPage() {
   const project = useProject();
-  const [params, setParams] = useSearchParams();
+  const { search, update: updateUrl } = useUrlParams();
+  const params = useMemo(() => new URLSearchParams(search), [search]);
   const preset = presetById(params.get("range") ?? "7d");
   const breakdown = (DIMENSIONS.find((d) => d.id === params.get("by"))?.id ?? "BROWSER") as Dimension;
   const filterParam = params.get("filters");
   const filters = useMemo(() => parseFilters(filterParam), [filterParam]);
   const [draft, setDraft] = useState<SessionFilter>({ dimension: "COUNTRY", operator: "EQ", values: [""] });
 
-  // From the latest URL, not this render's: two quick changes must both stick.
   const update = (changes: Record<string, string | null>) =>
-    setParams((current) => {
-      const next = new URLSearchParams(current);
+    updateUrl((next) => {
       for (const [key, value] of Object.entries(changes)) {
         if (value === null) next.delete(key);
         else next.set(key, value);
       }
-      return next;
-    }, { replace: true });
+    });
   const setFilters = (list: SessionFilter[]) => update({ filters: list.length ? JSON.stringify(list) : null });
   const addFilter = (event: FormEvent) => {
     event.preventDefault();

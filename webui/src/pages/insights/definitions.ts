@@ -2,7 +2,7 @@
  * The project's event names and the properties seen on them (eventDefinitions), for the event,
  * property and breakdown pickers of the insight and funnel builders.
  */
-import { useEffect, useMemo, useState } from "react";
+import { useMemo } from "react";
 import { gql, useQuery, type CombinedError } from "urql";
 import { ENRICHED_PROPERTIES } from "./params";
 
@@ -59,14 +59,4 @@ export function useDefinitions(projectId: string): Definitions {
       refresh: () => reexecute({ requestPolicy: "network-only" }),
     };
   }, [definitions, result.fetching, result.data, result.error, reexecute]);
-}
-
-/** Date ranges move with the clock: a timestamp that changes every `intervalMs`. */
-export function useClock(intervalMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(timer);
-  }, [intervalMs]);
-  return now;
 }

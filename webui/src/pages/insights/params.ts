@@ -3,7 +3,7 @@
  * bookmarked, shared and reloaded): small readers that fall back to defaults on anything malformed,
  * and the date range (a preset, or a custom range typed in the project's timezone).
  */
-import { presetById, RANGE_PRESETS, zoneOffsetMs, type DateRange, type Interval } from "../../lib/time";
+import { presetById, RANGE_PRESETS, wallClockToInstant, zoneOffsetMs, type DateRange, type Interval } from "../../lib/time";
 
 export type PropertyType = "EVENT" | "PERSON";
 export type FilterOperator = "EQ" | "NEQ" | "CONTAINS" | "NOT_CONTAINS" | "GT" | "LT" | "IS_SET" | "IS_NOT_SET" | "IN";
@@ -151,10 +151,7 @@ export function zonedLocalToInstant(local: string, timeZone: string): Date {
   const [date = "", time = "00:00"] = local.split("T");
   const [y, m, d] = date.split("-").map(Number);
   const [hh, mm] = time.split(":").map(Number);
-  const asUtc = Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1, hh ?? 0, mm ?? 0);
-  let instant = asUtc - zoneOffsetMs(new Date(asUtc), timeZone);
-  instant = asUtc - zoneOffsetMs(new Date(instant), timeZone);
-  return new Date(instant);
+  return wallClockToInstant(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1, hh ?? 0, mm ?? 0), timeZone);
 }
 
 /** An instant as the zone's wall-clock time, "YYYY-MM-DDTHH:MM" (for datetime-local inputs). */
