@@ -34,9 +34,18 @@ async def _insert_events(connection: asyncpg.Connection, project_id: object) -> 
     )
 
 
-async def _open_and_read_one_chunk(stack: AsyncExitStack, http: httpx.AsyncClient, params: dict) -> None:
-    response = await stack.enter_async_context(http.stream("GET", "/export/events.csv", params=params))
-    assert response.status_code == 200
+async def _open_and_read_one_chunk(stack: AsyncExitStack, http: httpx.AsyncClient, params: dict,
+                                   within: float = 10) -> None:
+    """Take a slot, waiting `within` seconds at most for one that an earlier client left to come back (the
+    server returns it when it notices the disconnect, a moment after the client closed)."""
+    async with asyncio.timeout(within):
+        while True:
+            response = await stack.enter_async_context(http.stream("GET", "/export/events.csv", params=params))
+            if response.status_code == 200:
+                break
+            assert response.status_code == 429
+            await response.aclose()
+            await asyncio.sleep(0.1)
     # Kept referenced: a collected iterator would be finalized, and close the response.
     chunks = response.aiter_bytes()
     stack.push_async_callback(chunks.aclose)
@@ -65,10 +74,11 @@ async def test_exports_past_half_the_pool_wait_and_clients_leaving_give_their_sl
                     # ...and GraphQL still answers from the other half of the pool.
                     answer = await http.post("/graphql", json={"query": "{ projects { id } }"})
                     assert "errors" not in answer.json()
-                # ...then leaves mid-way: the slots come back (each round would find them gone otherwise).
-                await _wait_for_a_free_slot(http, params)
+                # ...then leaves mid-way: the slots come back (the next round would find them gone otherwise).
 
-            complete = await http.get("/export/events.csv", params=params)
+            async with asyncio.timeout(10):
+                while (complete := await http.get("/export/events.csv", params=params)).status_code == 429:
+                    await asyncio.sleep(0.1)
         assert complete.status_code == 200
         assert len(complete.text.splitlines()) == EVENTS + 1
     finally:
@@ -80,12 +90,3 @@ async def test_exports_past_half_the_pool_wait_and_clients_leaving_give_their_sl
     )
     assert idle == 0
 
-
-async def _wait_for_a_free_slot(http: httpx.AsyncClient, params: dict, within: float = 10) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            async with http.stream("GET", "/export/events.csv", params=params) as response:
-                if response.status_code == 200:
-                    return
-                assert response.status_code == 429
-            await asyncio.sleep(0.1)
