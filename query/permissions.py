@@ -57,6 +57,11 @@ def can_manage_keys(role: Role) -> bool:
     return role in (Role.ADMIN, Role.DEVELOPER)
 
 
+def can_erase_persons(role: Role) -> bool:
+    """Erasing a person and all their events (GDPR): destructive and irreversible, so admins only."""
+    return role is Role.ADMIN
+
+
 def can_manage_alerts(role: Role) -> bool:
     """Alert rules and notification channels: create, change, delete, test (reading them is analytics)."""
     return role in (Role.ADMIN, Role.DEVELOPER)
@@ -134,6 +139,19 @@ class CanManageMembers(BasePermission):
 
     def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
         return can_manage_members(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")
+
+
+class CanErasePersons(BasePermission):
+    """An authenticated caller whose role may erase a person and all their events."""
+
+    message = "only an ADMIN may erase persons"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_erase_persons(Role(require_user(info.context).role))
 
     def on_unauthorized(self) -> None:
         raise ForbiddenError(self.message or "")

@@ -21,7 +21,7 @@ DOWNLOAD_TOKEN_TYPE = "export-download"
 DOWNLOAD_TOKEN_TTL = timedelta(seconds=60)
 """How long a download link works: long enough to click, short enough that a leaked URL is soon useless."""
 
-DOWNLOADABLE_EXPORTS = frozenset({"events", "persons"})
+DOWNLOADABLE_EXPORTS = frozenset({"events", "persons", "person"})
 """The exports a browser opens as a link (the analytics exports are POSTs with a body, sent with fetch)."""
 
 

@@ -2,10 +2,12 @@
 
     GET  /export/events.csv?projectId=&from=&to=[&event=][&includeBots=true]   streamed
     GET  /export/persons.csv?projectId=[&search=]                              streamed
+    GET  /export/person.ndjson?projectId=&personId=        everything about one person (GDPR), streamed
     POST /export/{trends,funnel,retention,activeUsers,sessions}.csv            body: the GraphQL field's variables
-    POST /export/download-token   body: {"projectId", "export": "events"|"persons"}  -> {"token", "expiresInSeconds"}
+    POST /export/download-token   body: {"projectId", "export": "events"|"persons"|"person"}
+                                  -> {"token", "expiresInSeconds"}
 
-Callers send `Authorization: Bearer <access token>`; the two GET exports also take `token=<download token>`
+Callers send `Authorization: Bearer <access token>`; the GET exports also take `token=<download token>`
 (see `downloads.py`). Any role that may read analytics may export. A project of another organization is
 a 404 like one that does not exist. Every refusal is a JSON body `{"code", "message"}` with the HTTP
 status of its code (400 BAD_USER_INPUT, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 429 RATE_LIMITED).
@@ -24,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from config import Settings
-from query.access import Project, load_project
+from query.access import Project, load_project, parse_id
 from query.auth.throttle import LoginThrottle
 from query.auth.tokens import AccessClaims, TokenError, verify_access_token
 from query.context import QueryContext
@@ -36,7 +38,7 @@ from query.errors import (
     RateLimitedError,
     UnauthenticatedError,
 )
-from query.exports import events, persons
+from query.exports import events, person_data, persons
 from query.exports.analytics import EXPORTS, AnalyticsExporter
 from query.exports.downloads import (
     DOWNLOAD_TOKEN_TTL,
@@ -80,6 +82,7 @@ def export_routes(settings: Settings, schema: strawberry.Schema) -> list[BaseRou
     return [Mount("/export", routes=[
         Route("/events.csv", _refusals(exports.events), methods=["GET"]),
         Route("/persons.csv", _refusals(exports.persons), methods=["GET"]),
+        Route("/person.ndjson", _refusals(exports.person), methods=["GET"]),
         Route("/download-token", _refusals(exports.download_token), methods=["POST"]),
         Route("/{name}.csv", _refusals(exports.analytics), methods=["POST"]),
         Route("/{path:path}", _not_found, methods=["GET", "POST", "HEAD"]),
@@ -185,6 +188,18 @@ class _Exports:
         return await self._stream(request, project, persons.HEADER,
                                   persons.person_batches(project.id, project.timezone, search),
                                   "persons.csv", "the search")
+
+    async def person(self, request: Request) -> Response:
+        params = _query_params(request)
+        project_id = _required(params.get("projectId"), "projectId")
+        person_id = parse_id(_required(params.get("personId"), "personId"), "personId")
+        _, project = await self._project(request, project_id, download="person")
+        release = self._claim_slot()
+        return await open_csv_stream(request.state.pool, timezone=project.timezone, header=None,
+                                     batches=person_data.person_lines(project.id, person_id),
+                                     filename=f"person-{person_id}.ndjson", narrow="nothing (retry later)",
+                                     on_close=release, encode=person_data.json_lines,
+                                     media_type=person_data.MEDIA_TYPE)
 
     async def download_token(self, request: Request) -> Response:
         body = await _json_body(request)

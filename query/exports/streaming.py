@@ -111,15 +111,18 @@ async def open_csv_stream(
     pool: asyncpg.Pool,
     *,
     timezone: str,
-    header: Row,
+    header: Row | None,
     batches: Batches,
     filename: str,
     narrow: str,
     on_close: Callable[[], None] = lambda: None,
+    encode: Callable[[Sequence[Row]], bytes] = csv_text,
+    media_type: str = "text/csv; charset=utf-8",
 ) -> CsvStreamingResponse:
     """Start an export: read its first batch now (errors become HTTP errors), stream the rest on demand.
 
     `narrow` says what to narrow when the first statement times out; `on_close` runs once the stream ends.
+    Rows are CSV after a `header` row unless `encode` says otherwise (and `header` is None).
     """
     stack = AsyncExitStack()
     stack.callback(on_close)
@@ -143,14 +146,14 @@ async def open_csv_stream(
         deadline = time.monotonic() + EXPORT_MAX_DURATION.total_seconds()
         rows = 0
         try:
-            yield csv_text([header, *(first or ())])
+            yield encode([*([header] if header is not None else []), *(first or ())])
             rows += len(first or ())
             if first is None:
                 return
             async for batch in reader:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"export of {filename} exceeded {EXPORT_MAX_DURATION}")
-                yield csv_text(batch)
+                yield encode(batch)
                 rows += len(batch)
             logger.info("export finished", extra={"filename": filename, "rows": rows})
         except (asyncio.CancelledError, GeneratorExit):
@@ -163,7 +166,7 @@ async def open_csv_stream(
     return CsvStreamingResponse(
         body(),
         stack.aclose,
-        media_type="text/csv; charset=utf-8",
+        media_type=media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             # Proxies must not buffer (or transform) the stream; the data is private to the caller.

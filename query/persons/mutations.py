@@ -1,9 +1,9 @@
-"""Trait mapping mutations: make an event property a person trait, or stop doing so.
+"""Person mutations: make an event property a person trait, or stop doing so; erase a person (GDPR).
 
 Failures are QueryErrors with codes: BAD_USER_INPUT (an empty or too long event,
 property path or trait, a malformed path, too many mappings), NOT_FOUND (a project
 that is missing or another organization's, or no such mapping to delete), FORBIDDEN
-(a VIEWER; by the permission classes). A change applies to the events the processor
+(a VIEWER, or anyone but an ADMIN erasing; by the permission classes). A change applies to the events the processor
 handles once its cache of mappings refreshes, within seconds.
 """
 
@@ -11,12 +11,12 @@ import logging
 
 import strawberry
 
-from query.access import load_project
+from query.access import load_project, parse_id
 from query.context import QueryContext
 from query.errors import BadUserInputError, NotFoundError
-from query.permissions import CanManageProjects
-from query.persons.types import TraitMapping
-from storage import persons
+from query.permissions import CanErasePersons, CanManageProjects
+from query.persons.types import PersonErasure, TraitMapping
+from storage import person_erasure, persons
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +75,22 @@ class PersonsMutation:
         logger.info("trait mapping deleted", extra={"project_id": str(project.id), "event": valid_event,
                                                     "property": valid_path})
         return True
+
+    @strawberry.mutation(name="erasePerson", description="Erase a person for good (GDPR right to erasure): the "
+                         "person, every person merged into it, all events of their distinct ids, their sessions, and "
+                         "their share of every count. Irreversible; ADMIN only. Events the SDKs send afterwards "
+                         "under the same ids make a new person.", permission_classes=[CanErasePersons])
+    async def erase_person(self, info: strawberry.Info[QueryContext, None], project_id: strawberry.ID,
+                           person_id: strawberry.ID) -> PersonErasure:
+        project = await load_project(info.context, project_id)
+        wanted = parse_id(person_id, "personId")
+        caller = info.context.user
+        async with info.context.pool.acquire() as connection:
+            erasure = await person_erasure.erase_person(connection, project.id, wanted,
+                                                        caller.user_id if caller else None)
+        if erasure is None:
+            raise NotFoundError(f"no person {person_id}")
+        # Counts and ids only: nothing that identified the person goes to the logs.
+        logger.info("person erased", extra={"project_id": str(project.id), "person_id": str(erasure.person_id),
+                                            "events": erasure.events, "sessions": erasure.sessions})
+        return PersonErasure.from_erasure(erasure)

@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from query.context import QueryContext
 from query.errors import BadUserInputError
 from query.events.types import PageInfo
-from storage import persons
+from storage import person_erasure, persons
 
 DEFAULT_SESSIONS = 20
 MAX_SESSIONS = 200
@@ -102,3 +102,20 @@ class TraitMapping:
     @classmethod
     def from_row(cls, row: persons.TraitMapping) -> "TraitMapping":
         return cls(event=row.event, property=row.property, trait=row.trait, created_at=row.created_at)
+
+
+@strawberry.type(description="What erasing a person deleted. The person's id no longer resolves; a record of the "
+                 "erasure (who, when, these counts; no personal data) is kept.")
+class PersonErasure:
+    person_id: strawberry.ID = strawberry.field(description="The erased person (the survivor of any merges).")
+    erased_at: datetime
+    persons: int = strawberry.field(description="Persons deleted: the person and every person merged into it.")
+    distinct_ids: int = strawberry.field(description="Distinct ids (user and anonymous ids) deleted.")
+    events: int = strawberry.field(description="Events deleted.")
+    sessions: int
+
+    @classmethod
+    def from_erasure(cls, erasure: person_erasure.Erasure) -> "PersonErasure":
+        return cls(person_id=strawberry.ID(str(erasure.person_id)), erased_at=erasure.erased_at,
+                   persons=erasure.persons, distinct_ids=erasure.distinct_ids, events=erasure.events,
+                   sessions=erasure.sessions)
