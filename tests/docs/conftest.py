@@ -125,6 +125,8 @@ def _send_seed_events(endpoint: str, write_key: str) -> None:
         for user in ("ada", "grace", "linus"):
             client.track("Signed Up", user_id=user, properties={"plan": "pro"})
         client.track("Order Completed", user_id="ada", properties={"revenue": 99.9})
+        # Erased by docs/privacy.md: nobody else's example reads this person.
+        client.track("Account Deleted", user_id="forget-me")
         assert client.flush(timeout=10) is not False
     finally:
         client.close()
@@ -170,11 +172,16 @@ async def _seed(settings: Settings, ingest: IngestServer, query_url: str) -> Doc
     system.write_key = key["data"]["createApiKey"]["key"]
 
     await asyncio.to_thread(_send_seed_events, system.ingest_endpoint, system.write_key)
-    await system.wait_for_events(6)
+    await system.wait_for_events(7)
     persons = await system.graphql(
         "query($p: ID!) { persons(projectId: $p, search: \"ada\") { edges { node { id } } } }", {"p": system.project_id}
     )
     system.ids["<person id>"] = persons["data"]["persons"]["edges"][0]["node"]["id"]
+    erasable = await system.graphql(
+        "query($p: ID!) { persons(projectId: $p, search: \"forget-me\") { edges { node { id } } } }",
+        {"p": system.project_id},
+    )
+    system.ids["<erasable person id>"] = erasable["data"]["persons"]["edges"][0]["node"]["id"]
     alerting = await system.graphql(
         """mutation($p: ID!) {
           createAlertChannel(kind: WEBHOOK, name: "Hook", projectId: $p, url: "https://example.com/hook") {
