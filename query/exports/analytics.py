@@ -1,11 +1,11 @@
-"""Analytics answers (trends, funnel, retention, active users, sessions summary) as CSV rows.
+"""Analytics answers as CSV rows: trends, funnel, retention, active users, sessions, top values, alert backtest.
 
 An export runs the GraphQL field of the same name through the schema itself, with the posted variables:
 the same argument types, defaults, validation, permission classes, tenant check and analytics function as
 a GraphQL client gets, by construction. The operation is built from the field's own arguments (every
 argument a variable, optional when the field has a default), so it follows the schema as it changes.
 The answers are small (bounded by buckets, steps or limits), so they are flattened in memory: one row per
-point, step, cohort period, day or statistics group; times in the project's timezone with their offset.
+point, step, cohort period, day, statistics group or value; times in the project's timezone with their offset.
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -89,6 +89,19 @@ def _sessions(answer: dict, zone: ZoneInfo) -> Iterator[tuple[Any, ...]]:
             yield _stats_row(section, page["page"], False, page["stats"])
 
 
+def _top_values(answer: dict, zone: ZoneInfo) -> Iterator[tuple[Any, ...]]:
+    for row in answer["values"]:
+        yield ("value", row["value"], row["events"], row["persons"])
+    for section in ("withoutValue", "total"):
+        yield (section, None, answer[section]["events"], answer[section]["persons"])
+
+
+def _backtest(answer: dict, zone: ZoneInfo) -> Iterator[tuple[Any, ...]]:
+    for point in answer["points"]:
+        yield (_local(point["bucket"], zone), point["value"], _cell(point["firing"]), point["expected"],
+               point["lower"], point["upper"], point["reason"])
+
+
 EXPORTS: Mapping[str, AnalyticsExport] = {
     "trends": AnalyticsExport(
         "trends", "label breakdownValue isOther compare points { bucket value }",
@@ -107,6 +120,12 @@ EXPORTS: Mapping[str, AnalyticsExport] = {
         f" series {{ bucket stats {{ {_STATS} }} }} entryPages {{ page stats {{ {_STATS} }} }}"
         f" exitPages {{ page stats {{ {_STATS} }} }}",
         ("section", "value", "isOther", *_STATS_HEADER), _sessions),
+    "topValues": AnalyticsExport(
+        "topValues", "values { value events persons } withoutValue { events persons } total { events persons }",
+        ("section", "value", "events", "persons"), _top_values),
+    "backtest": AnalyticsExport(
+        "backtestAlert", "points { bucket value firing expected lower upper reason }",
+        ("bucket", "value", "firing", "expected", "lower", "upper", "reason"), _backtest),
 }
 """By the name in the URL (`/export/<name>.csv`)."""
 

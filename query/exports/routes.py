@@ -3,7 +3,8 @@
     GET  /export/events.csv?projectId=&from=&to=[&event=][&includeBots=true]   streamed
     GET  /export/persons.csv?projectId=[&search=]                              streamed
     GET  /export/person.ndjson?projectId=&personId=        everything about one person (GDPR), streamed
-    POST /export/{trends,funnel,retention,activeUsers,sessions}.csv            body: the GraphQL field's variables
+    POST /export/{trends,funnel,retention,activeUsers,sessions,topValues,backtest}.csv
+                                                  body: the GraphQL field's variables
     POST /export/download-token   body: {"projectId", "export": "events"|"persons"|"person"}
                                   -> {"token", "expiresInSeconds"}
 

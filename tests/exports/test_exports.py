@@ -222,3 +222,43 @@ async def test_sessions_csv_is_the_sessions_summary(client: httpx.AsyncClient, d
         for name in stats.split():
             assert row[name] == text(group[name]), name
     assert int(rows[0]["sessions"]) > 0
+
+
+async def test_top_values_csv_is_the_top_values_answer(client: httpx.AsyncClient, dataset: Dataset):
+    variables = {"projectId": dataset.project_id, "dateRange": dataset.date_range(), "dimension": "BROWSER",
+                 "limit": 3}
+    answer = (await execute(client, """
+      query($projectId: ID!, $dateRange: DateRangeInput!, $dimension: TopDimension!, $limit: Int!) {
+        topValues(projectId: $projectId, dateRange: $dateRange, dimension: $dimension, limit: $limit) {
+          values { value events persons } withoutValue { events persons } total { events persons } } }""",
+                            **variables))["data"]["topValues"]
+    rows = parse_csv(await client.post("/export/topValues.csv", json=variables))
+    expected = [("value", value["value"], value) for value in answer["values"]]
+    expected += [(section, None, answer[section]) for section in ("withoutValue", "total")]
+    assert len(rows) == len(expected) == 5
+    for row, (section, value, counts) in zip(rows, expected, strict=True):
+        assert (row["section"], row["value"]) == (section, text(value))
+        assert (row["events"], row["persons"]) == (str(counts["events"]), str(counts["persons"]))
+    assert int(rows[-1]["events"]) > int(rows[0]["events"]) > 0
+
+
+async def test_backtest_csv_is_the_backtest_answer(client: httpx.AsyncClient, dataset: Dataset):
+    variables = {
+        "projectId": dataset.project_id,
+        "dateRange": {"from": "2026-10-31T00:00:00-04:00", "to": "2026-11-03T00:00:00-05:00"},
+        "rule": {"name": "Purchases", "interval": "HOUR", "series": {"event": "purchase", "math": "TOTAL"},
+                 "detector": {"kind": "THRESHOLD", "direction": "UP", "threshold": 1}},
+    }
+    fields = "bucket value firing expected lower upper reason"
+    points = (await execute(client, f"""
+      query($projectId: ID!, $rule: AlertRuleInput!, $dateRange: DateRangeInput!) {{
+        backtestAlert(projectId: $projectId, rule: $rule, dateRange: $dateRange) {{ points {{ {fields} }} }} }}""",
+                            **variables))["data"]["backtestAlert"]["points"]
+    rows = parse_csv(await client.post("/export/backtest.csv", json=variables))
+    assert len(rows) == len(points) == 73  # hours of the range, 25 on the day New York falls back
+    for row, point in zip(rows, points, strict=True):
+        _same_time(row["bucket"], point["bucket"], dataset)
+        assert float(row["value"]) == point["value"]
+        for name in ("firing", "expected", "lower", "upper", "reason"):
+            assert row[name] == text(point[name]), name
+    assert any(row["firing"] == "true" for row in rows)

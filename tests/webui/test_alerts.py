@@ -5,6 +5,8 @@ events: the unread badge appears without a reload, the notice is in the feed, th
 and marking all read clears the badge. A VIEWER sees it all read-only and the API refuses them."""
 
 import asyncio
+import csv
+import io
 import re
 import secrets
 import time
@@ -195,6 +197,15 @@ async def test_alerts_channels_rules_backtest_and_live_firing(
         rows = await chart_rows(page, "backtest")
         assert [(r[0], float(r[1]), r[5]) for r in rows] == [
             (p["bucket"], p["value"], "true" if p["firing"] else "false") for p in points]
+        # Its CSV is the server's backtest export of the page's variables: the same points.
+        async with page.expect_download() as csv_download:
+            await page.locator('[data-chart="backtest"]').get_by_role("button", name="CSV").click()
+        exported = await csv_download.value
+        assert re.fullmatch(r"backtest-\d{8}-\d{6}\.csv", exported.suggested_filename)
+        content = await asyncio.to_thread(Path(await exported.path()).read_bytes)
+        assert [(datetime.fromisoformat(r["bucket"]), float(r["value"]), r["firing"])
+                for r in csv.DictReader(io.StringIO(content.decode(), newline=""))] == [
+            (datetime.fromisoformat(p["bucket"]), p["value"], "true" if p["firing"] else "false") for p in points]
         await shoot(page, screenshots, "alert-rule-new")
         # An anomaly detector draws its expected band (a look, then back to the threshold).
         await editor.get_by_role("button", name="Z-score").click()

@@ -79,15 +79,15 @@ async def test_a_new_team_sees_its_events_arrive_live(page: Page, system: System
     await expect(page.locator('[data-toplist="top-browsers"]').get_by_text("Chrome")).to_be_visible()
     await shoot(page, screenshots, "04-overview")
 
-    # Every chart exports what it shows: the data as CSV, the picture as PNG.
+    # Every chart exports: its data as CSV (the server's export of the chart's query), the picture as PNG.
     chart = page.locator('[data-chart="events-over-time"]')
     async with page.expect_download() as csv_download:
         await chart.get_by_role("button", name="CSV").click()
     csv_path = Path(await (await csv_download.value).path())
     csv = (await asyncio.to_thread(csv_path.read_text)).splitlines()
-    assert (await csv_download.value).suggested_filename == "events-over-time.csv"
-    assert csv[0] == "bucket,events"
-    assert sum(float(line.split(",")[1]) for line in csv[1:]) == 12
+    assert re.fullmatch(r"trends-\d{8}-\d{6}\.csv", (await csv_download.value).suggested_filename)
+    assert csv[0] == "series,label,breakdownValue,isOther,compare,bucket,value"
+    assert sum(float(line.split(",")[-1]) for line in csv[1:]) == 12
     async with page.expect_download() as png_download:
         await chart.get_by_role("button", name="PNG").click()
     assert (await png_download.value).suggested_filename == "events-over-time.png"

@@ -3,6 +3,8 @@ the numbers the `retention` query answers for the same arguments, and a new retu
 cell without a reload."""
 
 import asyncio
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,10 +141,19 @@ async def test_retention_grid_matches_the_api_and_fills_live(page: Page, system:
         updated = {c["cohortStart"]: c for c in await answer()}
         assert [v["count"] for v in updated[first["cohortStart"]]["values"]] == [0, 1, 2, 0, 1, 1]
 
-        # Exports: the curve as CSV and PNG.
+        # Exports: the curve's CSV is the server's retention export of the same query (times in the project's
+        # timezone), the picture a PNG.
         async with page.expect_download() as csv_download:
             await curve.get_by_role("button", name="CSV").click()
-        assert (await csv_download.value).suggested_filename == "average-retention.csv"
+        saved = await csv_download.value
+        assert re.fullmatch(r"retention-\d{8}-\d{6}\.csv", saved.suggested_filename)
+        content = await asyncio.to_thread(Path(await saved.path()).read_bytes)
+        exported = list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+        assert all(datetime.fromisoformat(row["cohortStart"]).utcoffset() == timedelta(hours=5, minutes=30)
+                   for row in exported)
+        first_start = datetime.fromisoformat(first["cohortStart"])
+        assert [int(row["count"]) for row in exported
+                if datetime.fromisoformat(row["cohortStart"]) == first_start] == [0, 1, 2, 0, 1, 1]
         async with page.expect_download() as png_download:
             await curve.get_by_role("button", name="PNG").click()
         assert (await png_download.value).suggested_filename == "average-retention.png"

@@ -1,20 +1,24 @@
 /**
- * A chart card: ECharts in the current theme, with CSV and PNG export, and the loading, error and
- * empty states in place of the chart. The data is also in a visually hidden table (for screen
- * readers, and for tests reading what the chart shows).
+ * A chart card: ECharts in the current theme, with CSV export (the server's export of the chart's query)
+ * and PNG export, and the loading, error and empty states in place of the chart. The data is also in a
+ * visually hidden table (for screen readers, and for tests reading what the chart shows).
  */
 import { useEffect, useRef, type ReactNode } from "react";
 import type { CombinedError } from "urql";
-import { downloadCsv, download, slug, type Table } from "../lib/csv";
+import { download, slug, type Table } from "../lib/csv";
 import { echarts, type ChartOption } from "../lib/echarts";
+import type { CsvExport } from "../lib/exports";
+import { CsvButton } from "./CsvButton";
 import { cssVar, useTheme } from "../lib/theme";
 import { EmptyState, ErrorState, LoadingState } from "./States";
 
 export interface ChartProps {
   title: string;
   option: ChartOption;
-  /** What the chart shows, as rows: exported as CSV. */
+  /** What the chart shows, as rows: the accessible data table. */
   table: Table;
+  /** The server export of the chart's query, with its variables: the CSV button downloads it. */
+  csv: CsvExport | null;
   height?: number;
   loading?: boolean;
   error?: CombinedError | Error | null;
@@ -66,6 +70,7 @@ export function Chart({
   title,
   option,
   table,
+  csv,
   height = 260,
   loading,
   error,
@@ -112,10 +117,7 @@ export function Chart({
           {badge}
         </h2>
         <div className="card-actions">
-          <button type="button" className="button button-ghost button-small" onClick={() => downloadCsv(`${name}.csv`, table)}
-            disabled={table.rows.length === 0} title="Download the data as CSV">
-            CSV
-          </button>
+          <CsvButton csv={csv} disabled={table.rows.length === 0} />
           <button type="button" className="button button-ghost button-small" onClick={exportPng} disabled={!showChart}
             title="Download the chart as a PNG image">
             PNG

@@ -1,7 +1,9 @@
-/** A ranked list of values with proportional bars (top pages, countries, ...), exportable as CSV. */
+/** A ranked list of values with proportional bars (top pages, countries, ...), exportable as CSV (topValues). */
 import type { CombinedError } from "urql";
-import { downloadCsv, slug } from "../lib/csv";
+import { slug } from "../lib/csv";
+import type { CsvExport } from "../lib/exports";
 import { formatCount } from "../lib/format";
+import { CsvButton } from "./CsvButton";
 import { EmptyState, ErrorState, LoadingState } from "./States";
 
 export interface TopListRow {
@@ -14,6 +16,7 @@ export function TopList({
   title,
   rows,
   valueLabel,
+  csv,
   loading,
   error,
   onRetry,
@@ -21,6 +24,8 @@ export function TopList({
   title: string;
   rows: TopListRow[];
   valueLabel: string;
+  /** The server export of the list's query (topValues), with its variables. */
+  csv: CsvExport | null;
   loading?: boolean;
   error?: CombinedError;
   onRetry?: () => void;
@@ -32,13 +37,7 @@ export function TopList({
       <header className="card-header">
         <h2 className="card-title">{title}</h2>
         <div className="card-actions">
-          <button type="button" className="button button-ghost button-small" disabled={rows.length === 0}
-            onClick={() => downloadCsv(`${name}.csv`, {
-              header: [valueLabel, "persons", "events"],
-              rows: rows.map((row) => [row.value, row.persons, row.events]),
-            })}>
-            CSV
-          </button>
+          <CsvButton csv={csv} disabled={rows.length === 0} />
         </div>
       </header>
       {loading && rows.length === 0 ? <LoadingState compact /> : null}

@@ -442,7 +442,7 @@ function RuleEditor({ rule, onSaved }: { rule: AlertRule | null; onSaved?: () =>
               : "Judging past data…"}
         </span>
       </div>
-      <BacktestChart points={points} interval={draft.interval} timeZone={project.timezone}
+      <BacktestChart points={points} variables={backtestVariables} interval={draft.interval} timeZone={project.timezone}
         loading={backtestVariables !== null && backtest.fetching} error={backtest.error}
         onRetry={() => rerunBacktest({ requestPolicy: "network-only" })}
         badge={stale && points ? <span className="badge badge-off">updating…</span> : null} />

@@ -264,6 +264,7 @@ export default function FunnelsPage() {
         <>
           <FunnelResult
             funnel={funnel.data}
+            variables={variables}
             loading={funnel.fetching}
             error={funnel.error}
             onRetry={funnel.retry}

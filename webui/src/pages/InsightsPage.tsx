@@ -255,6 +255,7 @@ export default function InsightsPage() {
       ) : (
         <TrendView
           lines={lines}
+          variables={variables}
           specs={state.series}
           chartType={state.chart}
           interval={state.interval}

@@ -36,8 +36,10 @@ interface Counters {
   eventsPerSecond: number | null;
 }
 
-const TREND_ARGS = "$projectId: ID!, $interval: Interval!, $dateRange: DateRangeInput!";
-const TREND_CALL = "projectId: $projectId, series: [{math: TOTAL}], interval: $interval, dateRange: $dateRange";
+/** The overview counts every event; the series is a variable so the CSV export posts the same variables. */
+const EVERY_EVENT = [{ math: "TOTAL" }];
+const TREND_ARGS = "$projectId: ID!, $series: [SeriesInput!]!, $interval: Interval!, $dateRange: DateRangeInput!";
+const TREND_CALL = "projectId: $projectId, series: $series, interval: $interval, dateRange: $dateRange";
 const TRENDS = gql`query OverviewTrends(${TREND_ARGS}) { trends(${TREND_CALL}) { label points { bucket value } } }`;
 const LIVE_TRENDS = gql`subscription OverviewLiveTrends(${TREND_ARGS}) { liveTrends(${TREND_CALL}) { label points { bucket value } } }`;
 
@@ -51,20 +53,20 @@ const REALTIME = gql`query OverviewRealtime($projectId: ID!) { realtime(projectI
 const LIVE_COUNTERS = gql`subscription OverviewLiveCounters($projectId: ID!) {
   liveCounters(projectId: $projectId) { activePersons eventsPerSecond } }`;
 
-const TOP = "values { value events persons }";
-const TOP_VALUES = gql`query OverviewTopValues($projectId: ID!, $dateRange: DateRangeInput!) {
-  pages: topValues(projectId: $projectId, dateRange: $dateRange, dimension: PAGE, limit: 8) { ${TOP} }
-  referrers: topValues(projectId: $projectId, dateRange: $dateRange, dimension: REFERRER_DOMAIN, limit: 8) { ${TOP} }
-  countries: topValues(projectId: $projectId, dateRange: $dateRange, dimension: COUNTRY, limit: 8) { ${TOP} }
-  browsers: topValues(projectId: $projectId, dateRange: $dateRange, dimension: BROWSER, limit: 8) { ${TOP} }
+const TOP_LIMIT = 8;
+const TOP_LISTS = [
+  { key: "pages", title: "Top pages", valueLabel: "page", dimension: "PAGE" },
+  { key: "referrers", title: "Top referrers", valueLabel: "referrer", dimension: "REFERRER_DOMAIN" },
+  { key: "countries", title: "Top countries", valueLabel: "country", dimension: "COUNTRY" },
+  { key: "browsers", title: "Top browsers", valueLabel: "browser", dimension: "BROWSER" },
+] as const;
+// One request for the four lists; each list's CSV posts its own topValues variables (the dimension too).
+const TOP_VALUES = gql`query OverviewTopValues($projectId: ID!, $dateRange: DateRangeInput!, $limit: Int!) {
+  ${TOP_LISTS.map((list) => `${list.key}: topValues(projectId: $projectId, dateRange: $dateRange,
+    dimension: ${list.dimension}, limit: $limit) { values { value events persons } }`).join("\n")}
 }`;
 
-interface TopValuesData {
-  pages: { values: TopListRow[] };
-  referrers: { values: TopListRow[] };
-  countries: { values: TopListRow[] };
-  browsers: { values: TopListRow[] };
-}
+type TopValuesData = Record<(typeof TOP_LISTS)[number]["key"], { values: TopListRow[] }>;
 
 function trendOption(series: TrendSeries | undefined, interval: Interval, timeZone: string): ChartOption {
   const points = series?.points ?? [];
@@ -101,7 +103,11 @@ export default function OverviewPage() {
   const clock = useClock(5 * 60_000);
   const dateRange = useMemo(() => preset.range(project.timezone, new Date(clock)), [preset, project.timezone, clock]);
   const rangeVars = useMemo(() => ({ projectId: project.id, dateRange }), [project.id, dateRange]);
-  const trendVars = useMemo(() => ({ ...rangeVars, interval: preset.interval }), [rangeVars, preset.interval]);
+  const trendVars = useMemo(
+    () => ({ ...rangeVars, series: EVERY_EVENT, interval: preset.interval }),
+    [rangeVars, preset.interval],
+  );
+  const topVars = useMemo(() => ({ ...rangeVars, limit: TOP_LIMIT }), [rangeVars]);
   const projectVars = useMemo(() => ({ projectId: project.id }), [project.id]);
 
   const trends = useLiveQuery<TrendSeries | undefined, { trends: TrendSeries[] }, { liveTrends: TrendSeries[] }>({
@@ -121,7 +127,7 @@ export default function OverviewPage() {
   const totalEvents = trends.data ? trends.data.points.reduce((sum, p) => sum + p.value, 0) : undefined;
   // The top lists have no subscription: refresh them when the event count moves (at most every 3 s).
   const topVersion = useThrottledChange(totalEvents, 3_000);
-  const [top, reexecuteTop] = useQuery<TopValuesData>({ query: TOP_VALUES, variables: rangeVars });
+  const [top, reexecuteTop] = useQuery<TopValuesData>({ query: TOP_VALUES, variables: topVars });
   useEffect(() => {
     if (topVersion > 0) reexecuteTop({ requestPolicy: "network-only" });
   }, [topVersion, reexecuteTop]);
@@ -163,6 +169,7 @@ export default function OverviewPage() {
         title="Events over time"
         option={option}
         table={table}
+        csv={{ name: "trends", variables: trendVars }}
         height={280}
         loading={trends.fetching}
         error={trends.error}
@@ -172,14 +179,11 @@ export default function OverviewPage() {
         badge={trends.live ? <span className="badge badge-live" title={`Updated live · ${formatDateTime(new Date(), project.timezone)}`}>live</span> : null}
       />
       <div className="grid-2">
-        <TopList title="Top pages" valueLabel="page" rows={top.data?.pages.values ?? []} loading={top.fetching}
-          error={top.error} onRetry={() => reexecuteTop({ requestPolicy: "network-only" })} />
-        <TopList title="Top referrers" valueLabel="referrer" rows={top.data?.referrers.values ?? []} loading={top.fetching}
-          error={top.error} onRetry={() => reexecuteTop({ requestPolicy: "network-only" })} />
-        <TopList title="Top countries" valueLabel="country" rows={top.data?.countries.values ?? []} loading={top.fetching}
-          error={top.error} onRetry={() => reexecuteTop({ requestPolicy: "network-only" })} />
-        <TopList title="Top browsers" valueLabel="browser" rows={top.data?.browsers.values ?? []} loading={top.fetching}
-          error={top.error} onRetry={() => reexecuteTop({ requestPolicy: "network-only" })} />
+        {TOP_LISTS.map((list) => (
+          <TopList key={list.key} title={list.title} valueLabel={list.valueLabel} rows={top.data?.[list.key].values ?? []}
+            csv={{ name: "topValues", variables: { ...topVars, dimension: list.dimension } }} loading={top.fetching}
+            error={top.error} onRetry={() => reexecuteTop({ requestPolicy: "network-only" })} />
+        ))}
       </div>
     </div>
   );

@@ -6,11 +6,12 @@
 import { useMemo, useState, type CSSProperties, type FormEvent } from "react";
 import { gql, useQuery } from "urql";
 import { Chart } from "../components/Chart";
+import { CsvButton } from "../components/CsvButton";
 import { DateRangePicker } from "../components/DateRangePicker";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
-import { downloadCsv } from "../lib/csv";
 import type { ChartOption } from "../lib/echarts";
+import type { CsvExport } from "../lib/exports";
 import { formatCount, formatPercent } from "../lib/format";
 import { useLiveQuery } from "../lib/live";
 import { useProject } from "../lib/project";
@@ -178,15 +179,8 @@ export default function RetentionPage() {
     }),
     [points],
   );
-  const gridCsv = () =>
-    downloadCsv("retention-cohorts.csv", {
-      header: ["cohort", "size", ...Array.from({ length: periods }, (_, k) => `${periodSpec.unit.toLowerCase()}_${k}`)],
-      rows: cohorts.map((c) => [
-        c.cohortStart,
-        c.size,
-        ...Array.from({ length: periods }, (_, k) => c.values.find((v) => v.period === k)?.count ?? null),
-      ]),
-    });
+  // The curve and the grid are both drawn from the cohorts: both download the retention export.
+  const csv = useMemo<CsvExport>(() => ({ name: "retention", variables }), [variables]);
 
   const liveBadge = retention.live ? (
     <span className="badge badge-live" title={`Updated live · ${formatDateTime(new Date(), project.timezone)}`}>live</span>
@@ -253,6 +247,7 @@ export default function RetentionPage() {
             title="Average retention"
             option={option}
             table={curveTable}
+            csv={csv}
             height={240}
             loading={retention.fetching}
             error={retention.error}
@@ -272,8 +267,7 @@ export default function RetentionPage() {
                 </span>
               </h2>
               <div className="card-actions">
-                <button type="button" className="button button-ghost button-small" onClick={gridCsv}
-                  disabled={cohorts.length === 0} title="Download the cohort table as CSV">CSV</button>
+                <CsvButton csv={csv} disabled={cohorts.length === 0} title="Download the cohort table as CSV" />
               </div>
             </header>
             {retention.fetching ? <LoadingState compact /> : null}

@@ -5,12 +5,13 @@
  */
 import { useMemo, useState, type FormEvent } from "react";
 import { Chart } from "../components/Chart";
+import { CsvButton } from "../components/CsvButton";
 import { DateRangePicker } from "../components/DateRangePicker";
 import { KpiCard } from "../components/KpiCard";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
-import { downloadCsv, slug } from "../lib/csv";
 import type { ChartOption } from "../lib/echarts";
+import type { CsvExport } from "../lib/exports";
 import { formatCount, formatDuration, formatPercent } from "../lib/format";
 import { useLiveQuery } from "../lib/live";
 import { useProject } from "../lib/project";
@@ -90,8 +91,12 @@ const TOTALS_FIELDS =
 const TOTALS = gql`query SessionsTotals(${TOTALS_ARGS}) { sessionsSummary(${TOTALS_CALL}) { ${TOTALS_FIELDS} } }`;
 const LIVE_TOTALS = gql`subscription SessionsLiveTotals(${TOTALS_ARGS}) { liveSessions(${TOTALS_CALL}) { ${TOTALS_FIELDS} } }`;
 
-const DETAIL_ARGS = `${TOTALS_ARGS}, $breakdown: SessionDimension!, $interval: Interval!`;
-const DETAIL_CALL = `${TOTALS_CALL}, breakdown: $breakdown, breakdownLimit: 10, interval: $interval, pagesLimit: 10`;
+const DETAIL_ARGS = `${TOTALS_ARGS}, $breakdown: SessionDimension!, $breakdownLimit: Int!, $interval: Interval!,
+  $pagesLimit: Int!`;
+const DETAIL_CALL = `${TOTALS_CALL}, breakdown: $breakdown, breakdownLimit: $breakdownLimit, interval: $interval,
+  pagesLimit: $pagesLimit`;
+/** Rows of the breakdown and of each page table. */
+const DETAIL_LIMIT = 10;
 const STATS = "stats { sessions avgDurationSeconds bounceRate pageviewsPerSession }";
 const DETAIL_FIELDS = `breakdown { value isOther ${STATS} } series { bucket ${STATS} }
   entryPages { page ${STATS} } exitPages { page ${STATS} }`;
@@ -165,11 +170,12 @@ function parseFilters(text: string | null): SessionFilter[] {
   }
 }
 
-/** A table of session groups (breakdown values or pages) with their statistics, exportable as CSV. */
+/** A table of session groups (breakdown values or pages) with their statistics; its CSV is the sessions export. */
 function StatsTable<Row extends { stats: Stats }>({
   title,
   valueLabel,
   rows,
+  csv,
   label,
   rowKey,
   loading,
@@ -181,6 +187,7 @@ function StatsTable<Row extends { stats: Stats }>({
   title: string;
   valueLabel: string;
   rows: Row[];
+  csv: CsvExport;
   label: (row: Row) => string;
   rowKey: (row: Row) => string;
   loading: boolean;
@@ -190,20 +197,13 @@ function StatsTable<Row extends { stats: Stats }>({
   testId: string;
 }) {
   const max = Math.max(1, ...rows.map((row) => row.stats.sessions));
-  const name = slug(title);
   return (
     <section className="card toplist sessions-table" aria-label={title} data-testid={testId}>
       <header className="card-header">
         <h2 className="card-title">{title}</h2>
         <div className="card-actions">
-          <button type="button" className="button button-ghost button-small" disabled={rows.length === 0}
-            onClick={() => downloadCsv(`${name}.csv`, {
-              header: [valueLabel, "sessions", "avg_duration_seconds", "bounce_rate", "pageviews_per_session"],
-              rows: rows.map((row) => [label(row), row.stats.sessions, row.stats.avgDurationSeconds, row.stats.bounceRate,
-                row.stats.pageviewsPerSession]),
-            })}>
-            CSV
-          </button>
+          <CsvButton csv={csv} disabled={rows.length === 0}
+            title="Download the sessions summary (totals, over time, breakdown, entry and exit pages) as CSV" />
         </div>
       </header>
       {loading && rows.length === 0 ? <LoadingState compact /> : null}
@@ -279,9 +279,11 @@ export default function SessionsPage() {
     [project.id, dateRange, filters],
   );
   const detailVars = useMemo(
-    () => ({ ...totalsVars, breakdown, interval: preset.interval }),
+    () => ({ ...totalsVars, breakdown, breakdownLimit: DETAIL_LIMIT, interval: preset.interval, pagesLimit: DETAIL_LIMIT }),
     [totalsVars, breakdown, preset.interval],
   );
+  // The chart and the three tables show parts of one sessionsSummary answer: each downloads all of it.
+  const csv = useMemo<CsvExport>(() => ({ name: "sessions", variables: detailVars }), [detailVars]);
 
   const totals = useLiveQuery<Totals, { sessionsSummary: { totals: Totals } }, { liveSessions: { totals: Totals } }>({
     query: TOTALS, subscription: LIVE_TOTALS, variables: totalsVars,
@@ -380,6 +382,7 @@ export default function SessionsPage() {
         title="Sessions over time"
         option={option}
         table={seriesTable}
+        csv={csv}
         height={260}
         loading={details.fetching}
         error={details.error}
@@ -402,6 +405,7 @@ export default function SessionsPage() {
         title={`Sessions by ${breakdownLabel}`}
         valueLabel={breakdownLabel}
         rows={details.data?.breakdown ?? []}
+        csv={csv}
         label={(row) => (row.isOther ? "Other" : row.value ?? "(none)")}
         rowKey={(row) => (row.isOther ? "\u0000other" : row.value ?? "\u0000none")}
         loading={details.fetching}
@@ -411,10 +415,10 @@ export default function SessionsPage() {
         testId="sessions-breakdown"
       />
       <div className="grid-2">
-        <StatsTable title="Top entry pages" valueLabel="Entry page" rows={details.data?.entryPages ?? []}
+        <StatsTable title="Top entry pages" valueLabel="Entry page" rows={details.data?.entryPages ?? []} csv={csv}
           label={(row) => row.page} rowKey={(row) => row.page} loading={details.fetching} error={details.error}
           onRetry={details.retry} testId="sessions-entry-pages" />
-        <StatsTable title="Top exit pages" valueLabel="Exit page" rows={details.data?.exitPages ?? []}
+        <StatsTable title="Top exit pages" valueLabel="Exit page" rows={details.data?.exitPages ?? []} csv={csv}
           label={(row) => row.page} rowKey={(row) => row.page} loading={details.fetching} error={details.error}
           onRetry={details.retry} testId="sessions-exit-pages" />
       </div>

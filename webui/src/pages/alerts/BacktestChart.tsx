@@ -1,13 +1,14 @@
 /**
  * A rule's backtest (backtestAlert): the series, the range its detector expected (a band, or the
  * threshold line), and a marker on every bucket where it would have been firing. Exportable as
- * CSV and PNG like every chart.
+ * CSV (the server's backtest export of the same variables) and PNG like every chart.
  */
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import type { CombinedError } from "urql";
 import { Chart } from "../../components/Chart";
 import type { Table } from "../../lib/csv";
 import type { ChartOption } from "../../lib/echarts";
+import type { CsvExport } from "../../lib/exports";
 import { cssVar, useTheme } from "../../lib/theme";
 import { formatBucket } from "../../lib/time";
 import { formatNumber, type AlertInterval, type BacktestPoint } from "./api";
@@ -82,6 +83,7 @@ function option(points: BacktestPoint[], interval: AlertInterval, timeZone: stri
 
 export function BacktestChart({
   points,
+  variables,
   interval,
   timeZone,
   loading,
@@ -90,6 +92,8 @@ export function BacktestChart({
   badge,
 }: {
   points: BacktestPoint[] | undefined;
+  /** The variables of the backtestAlert query the points answer (null while the rule is incomplete). */
+  variables: Record<string, unknown> | null;
   interval: AlertInterval;
   timeZone: string;
   loading: boolean;
@@ -98,6 +102,7 @@ export function BacktestChart({
   badge?: ReactNode;
 }) {
   const table = useMemo(() => backtestTable(points ?? []), [points]);
+  const csv = useMemo<CsvExport | null>(() => (variables ? { name: "backtest", variables } : null), [variables]);
   // The colours are the theme's CSS variables, current only after render (the theme's layout
   // effect sets <html data-theme>): build the option in an effect, again when the theme changes.
   const { resolved } = useTheme();
@@ -106,7 +111,7 @@ export function BacktestChart({
   // Nothing to judge: no settings yet (no points, not loading), or a series without events.
   const empty = points === undefined ? !loading && !error : points.every((p) => p.value === 0);
   return (
-    <Chart title="Backtest" option={chartOption} table={table} height={300} loading={loading && !points}
+    <Chart title="Backtest" option={chartOption} table={table} csv={csv} height={300} loading={loading && !points}
       error={error ?? null} onRetry={onRetry} empty={empty} badge={badge}
       emptyMessage={points === undefined
         ? "Complete the rule's settings to see when it would have fired."

@@ -9,6 +9,7 @@ import { Chart } from "../../components/Chart";
 import { KpiCard } from "../../components/KpiCard";
 import type { Table } from "../../lib/csv";
 import type { ChartOption } from "../../lib/echarts";
+import type { CsvExport } from "../../lib/exports";
 import { formatCount, formatDuration, formatPercent } from "../../lib/format";
 import { cssVar } from "../../lib/theme";
 import { groupName, type Funnel, type FunnelStep } from "./model";
@@ -88,6 +89,7 @@ function funnelOption(funnel: Funnel | undefined): ChartOption {
 
 export function FunnelResult({
   funnel,
+  variables,
   loading,
   error,
   onRetry,
@@ -97,6 +99,8 @@ export function FunnelResult({
   breakdownKey,
 }: {
   funnel: Funnel | undefined;
+  /** The variables of the funnel query answered: the CSV export posts them. */
+  variables: Record<string, unknown>;
   loading: boolean;
   error: CombinedError | undefined;
   onRetry: () => void;
@@ -107,6 +111,7 @@ export function FunnelResult({
 }) {
   const option = useMemo(() => funnelOption(funnel), [funnel]);
   const table = useMemo(() => funnelTable(funnel), [funnel]);
+  const csv = useMemo<CsvExport>(() => ({ name: "funnel", variables }), [variables]);
   const steps = funnel?.steps ?? [];
   const first = steps[0]?.persons;
   const last = steps.at(-1);
@@ -122,7 +127,7 @@ export function FunnelResult({
         <KpiCard testId="funnel-conversion" label="Overall conversion" loading={!funnel && !error}
           value={last ? formatPercent(last.conversionFromStart) : "–"} note={`${steps.length} steps`} />
       </div>
-      <Chart title="Funnel" option={option} table={table} height={300} loading={loading} error={error ?? null}
+      <Chart title="Funnel" option={option} table={table} csv={csv} height={300} loading={loading} error={error ?? null}
         onRetry={onRetry} empty={empty} badge={badge}
         emptyMessage="Nobody did the first step in this range yet: the funnel fills in as events arrive." />
       {funnel && !empty ? (

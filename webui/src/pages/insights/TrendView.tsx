@@ -1,14 +1,17 @@
 /**
  * The answer of a trends query, drawn as the builder's chart type: line or bar (a Chart card with
  * CSV and PNG export), one big number per line, or a table of every bucket. Whatever the type, the
- * card carries the same data as a hidden table (and CSV): one row per line and bucket.
+ * card carries the same data as a hidden table (one row per line and bucket), and its CSV button
+ * downloads the server's trends export of the same query.
  */
 import { useMemo, type ReactNode } from "react";
 import type { CombinedError } from "urql";
 import { Chart } from "../../components/Chart";
+import { CsvButton } from "../../components/CsvButton";
 import { EmptyState, ErrorState, LoadingState } from "../../components/States";
-import { downloadCsv, type Table } from "../../lib/csv";
+import type { Table } from "../../lib/csv";
 import type { ChartOption } from "../../lib/echarts";
+import type { CsvExport } from "../../lib/exports";
 import { formatPercent } from "../../lib/format";
 import { cssVar } from "../../lib/theme";
 import { formatBucket, type Interval } from "../../lib/time";
@@ -64,16 +67,18 @@ function chartOption(lines: Line[], type: "line" | "bar", interval: Interval, ti
 }
 
 /** The same card frame as Chart, for the views that are not ECharts (number, table). */
-function PlainCard({ table, badge, children }: { table: Table; badge?: ReactNode; children: ReactNode }) {
+function PlainCard({ table, csv, badge, children }: {
+  table: Table;
+  csv: CsvExport | null;
+  badge?: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <section className="card chart" data-chart={SLUG} aria-label={CHART_NAME}>
       <header className="card-header">
         <h2 className="card-title">{CHART_NAME}{badge}</h2>
         <div className="card-actions">
-          <button type="button" className="button button-ghost button-small" onClick={() => downloadCsv(`${SLUG}.csv`, table)}
-            disabled={table.rows.length === 0} title="Download the data as CSV">
-            CSV
-          </button>
+          <CsvButton csv={csv} disabled={table.rows.length === 0} />
         </div>
       </header>
       <div className="chart-body">{children}</div>
@@ -153,6 +158,7 @@ function TableView({ lines, specs, interval, timeZone }: { lines: Line[]; specs:
 
 export function TrendView({
   lines,
+  variables,
   specs,
   chartType,
   interval,
@@ -164,6 +170,8 @@ export function TrendView({
   badge,
 }: {
   lines: Line[] | undefined;
+  /** The variables of the trends query the lines answer: the CSV export posts them. */
+  variables: Record<string, unknown>;
   specs: SeriesSpec[];
   chartType: ChartType;
   interval: Interval;
@@ -176,6 +184,7 @@ export function TrendView({
   badge?: ReactNode;
 }) {
   const table = useMemo(() => trendTable(lines ?? []), [lines]);
+  const csv = useMemo<CsvExport>(() => ({ name: "trends", variables }), [variables]);
   const empty = lines !== undefined && lines.every((line) => line.result.points.every((p) => p.value === 0));
   const option = useMemo(
     () => chartOption(lines ?? [], chartType === "bar" ? "bar" : "line", interval, timeZone),
@@ -185,12 +194,12 @@ export function TrendView({
 
   if (chartType === "line" || chartType === "bar") {
     return (
-      <Chart title={CHART_NAME} option={option} table={table} height={340} loading={loading} error={error ?? null}
+      <Chart title={CHART_NAME} option={option} table={table} csv={csv} height={340} loading={loading} error={error ?? null}
         onRetry={onRetry} empty={empty} emptyMessage={emptyMessage} badge={badge} />
     );
   }
   return (
-    <PlainCard table={table} badge={badge}>
+    <PlainCard table={table} csv={csv} badge={badge}>
       {loading ? <LoadingState /> : null}
       {error ? <ErrorState error={error} onRetry={onRetry} compact /> : null}
       {!loading && !error && lines && empty ? <EmptyState title="No data in this range" compact>{emptyMessage}</EmptyState> : null}
