@@ -5,6 +5,7 @@ project's timezone, as `personJourney` answers."""
 import asyncio
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,3 +171,58 @@ async def test_persons_list_search_and_journey_match_the_api(page: Page, system:
         await page.get_by_role("link", name="← All persons").click()
         await expect(table.locator("tr[data-person-id]")).to_have_count(4)
         await shoot(page, screenshots, "persons-dark")
+
+
+async def test_a_persons_data_is_exported_and_the_person_erased_from_their_page(
+    page: Page, system: System, screenshots: Path
+) -> None:
+    zone = ZoneInfo(TIMEZONE)
+    now = datetime.now(UTC)
+    today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    email = new_email()
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as http:
+        token, project_id, key = await set_up(http, email)
+        sent = await asyncio.to_thread(send_history, system, key, today, now)
+
+        async def persons() -> list[dict]:
+            return [edge["node"] for edge in (await gql(http, PERSONS, token, p=project_id))["persons"]["edges"]]
+
+        listed = await eventually(persons, lambda found: len(found) == 4)
+        ada = next(p for p in listed if "ada" in p["distinctIds"])
+        await eventually(lambda: gql(http, JOURNEY, token, p=project_id, id=ada["id"]),
+                         lambda data: sum(len(s["events"]) for s in data["personJourney"]["sessions"]) == 6)
+
+        await log_in(page, system.url, email, f"/persons/{ada['id']}")
+        card = page.get_by_role("region", name="Personal data")
+        # One click saves everything about Ada: the person, then sessions, then her six events.
+        async with page.expect_download() as download:
+            await card.get_by_role("button", name="Export data (JSON Lines)").click()
+        saved = await download.value
+        assert saved.suggested_filename == f"person-{ada['id']}.ndjson"
+        lines = (await asyncio.to_thread(Path(await saved.path()).read_text)).splitlines()
+        records = [json.loads(line) for line in lines]
+        assert records[0]["record"] == "person" and sorted(records[0]["distinctIds"]) == ["ada", "anon-ada"]
+        assert [r["record"] for r in records].count("event") == 6
+
+        # Erasing asks for a typed confirmation, then lands on the list with what was deleted.
+        await card.get_by_role("button", name="Erase person…").click()
+        erase = card.get_by_role("button", name="Erase for good")
+        await expect(erase).to_be_disabled()
+        await card.get_by_label("Type erase to confirm").fill("erase")
+        await shoot(page, screenshots, "person-erase")
+        await erase.click()
+        await expect(page).to_have_url(re.compile(r"/persons$"))
+        await expect(page.get_by_text("Ada Lovelace was erased: 6 events and 2 sessions deleted.")).to_be_visible()
+        table = page.get_by_test_id("persons-table")
+        await expect(table.locator("tr[data-person-id]")).to_have_count(3)
+        await expect(table.locator(f'tr[data-person-id="{ada["id"]}"]')).to_have_count(0)
+        assert len(await persons()) == 3
+        answer = (await http.post("/graphql", headers={"authorization": f"Bearer {token}"}, json={
+            "query": "query($p: ID!, $id: ID!) { person(projectId: $p, id: $id) { id } }",
+            "variables": {"p": project_id, "id": ada["id"]}})).json()
+        assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        remaining = await http.post("/graphql", headers={"authorization": f"Bearer {token}"}, json={
+            "query": "query($p: ID!) { events(projectId: $p, first: 50) { edges { node { distinctId } } } }",
+            "variables": {"p": project_id}})
+        distinct = [edge["node"]["distinctId"] for edge in remaining.json()["data"]["events"]["edges"]]
+        assert len(distinct) == sent - 6 and not {"ada", "anon-ada"} & set(distinct)

@@ -11,7 +11,10 @@ import { authStore } from "./auth";
 import { download } from "./csv";
 import { ApiError, type ErrorCode } from "./errors";
 
-export type DownloadableExport = "events" | "persons";
+export type DownloadableExport = "events" | "persons" | "person";
+
+/** Each streamed export's file type: everything about one person is JSON Lines, the lists are CSV. */
+const EXTENSION: Record<DownloadableExport, string> = { events: "csv", persons: "csv", person: "ndjson" };
 
 /** The analytics exports of query/exports/analytics.py, by the name in their URL. */
 export type AnalyticsExportName = "trends" | "funnel" | "retention" | "activeUsers" | "sessions" | "topValues" | "backtest";
@@ -75,5 +78,5 @@ export async function downloadExport(
   const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
   if (!response.ok || !body.token) throw new Error(body.message ?? `The server answered ${response.status}.`);
   // No file name: the server's Content-Disposition names the file.
-  download("", `/export/${name}.csv?${new URLSearchParams({ projectId, ...params, token: body.token })}`);
+  download("", `/export/${name}.${EXTENSION[name]}?${new URLSearchParams({ projectId, ...params, token: body.token })}`);
 }

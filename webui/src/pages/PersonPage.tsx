@@ -1,12 +1,15 @@
 /**
  * One person's journey: their traits and distinct ids, then their sessions newest first, each with
  * its events in the order they happened (properties expandable). Older sessions load page by page.
+ * The personal data card exports everything about the person and, for admins, erases them (GDPR).
  */
 import { useState } from "react";
-import { Link, useParams } from "react-router";
-import { gql, useQuery } from "urql";
+import { Link, useNavigate, useParams } from "react-router";
+import { gql, useMutation, useQuery } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
+import { useUser } from "../lib/auth";
+import { downloadExport } from "../lib/exports";
 import { formatDuration } from "../lib/format";
 import { useProject } from "../lib/project";
 import { formatDate, formatDateTime, formatTime } from "../lib/time";
@@ -30,6 +33,12 @@ const JOURNEY = gql`
         events { messageId type event name time distinctId pagePath properties }
       }
     }
+  }
+`;
+
+const ERASE = gql`
+  mutation ErasePerson($projectId: ID!, $personId: ID!) {
+    erasePerson(projectId: $projectId, personId: $personId) { personId events sessions distinctIds }
   }
 `;
 
@@ -190,6 +199,75 @@ function JourneyChunk({ personId, before, last, onMore, showDistinctId }: {
   );
 }
 
+/** Export everything stored about the person; erase them for good (admins, after typing a confirmation). */
+function PersonalDataCard({ person }: { person: PersonSummary }) {
+  const project = useProject();
+  const user = useUser();
+  const navigate = useNavigate();
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [typed, setTyped] = useState("");
+  const [erasure, erase] = useMutation<{ erasePerson: { events: number; sessions: number } }>(ERASE);
+
+  const doErase = async () => {
+    const result = await erase({ projectId: project.id, personId: person.id });
+    const erased = result.data?.erasePerson;
+    if (erased) {
+      navigate("/persons", {
+        state: { notice: `${personName(person)} was erased: ${erased.events} events and ${erased.sessions} sessions deleted.` },
+      });
+    }
+  };
+
+  return (
+    <section className="card person-card" aria-label="Personal data">
+      <header className="card-header"><h2 className="card-title">Personal data</h2></header>
+      <p className="muted person-empty">Everything stored about this person, for an access or portability request.</p>
+      <div className="person-data-actions">
+        <button type="button" className="button button-small" disabled={exporting}
+          onClick={() => {
+            setExporting(true);
+            setExportError(null);
+            downloadExport("person", project.id, { personId: person.id })
+              .catch((error: Error) => setExportError(error.message))
+              .finally(() => setExporting(false));
+          }}>
+          Export data (JSON Lines)
+        </button>
+        {exportError ? <div className="alert alert-error">The export failed: {exportError}</div> : null}
+        {user.role === "ADMIN" ? (
+          confirming ? (
+            <form className="person-erase" onSubmit={(event) => { event.preventDefault(); void doErase(); }}>
+              <p>
+                Erasing deletes this person, their {person.distinctIds.length} distinct{" "}
+                {person.distinctIds.length === 1 ? "id" : "ids"}, every event and session, and their share of every
+                chart. It cannot be undone. Type <strong>erase</strong> to confirm.
+              </p>
+              <input className="input" aria-label="Type erase to confirm" value={typed} autoFocus
+                onChange={(event) => setTyped(event.target.value)} />
+              {erasure.error ? <div className="alert alert-error">{erasure.error.graphQLErrors[0]?.message ?? erasure.error.message}</div> : null}
+              <div className="person-erase-actions">
+                <button type="submit" className="button button-small button-danger"
+                  disabled={typed.trim().toLowerCase() !== "erase" || erasure.fetching}>
+                  {erasure.fetching ? "Erasing…" : "Erase for good"}
+                </button>
+                <button type="button" className="button button-small" onClick={() => { setConfirming(false); setTyped(""); }}>
+                  Cancel
+                </button>
+              </div>
+            </form>
+          ) : (
+            <button type="button" className="button button-small button-danger" onClick={() => setConfirming(true)}>
+              Erase person…
+            </button>
+          )
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
 export default function PersonPage() {
   const project = useProject();
   const { id = "" } = useParams();
@@ -240,6 +318,7 @@ export default function PersonPage() {
                 </dl>
               )}
             </section>
+            <PersonalDataCard person={person} />
           </aside>
           <div className="journey" data-testid="journey">
             {pages.map((before, index) => (

@@ -3,7 +3,7 @@
  * open one to follow their journey.
  */
 import { useEffect, useMemo, useState } from "react";
-import { Link, useNavigate, useSearchParams } from "react-router";
+import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { gql, useQuery } from "urql";
 import { PageHeader } from "../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../components/States";
@@ -60,7 +60,11 @@ export default function PersonsPage() {
     () => ({ projectId: project.id, search: search || null, first: PAGE_SIZE, after }),
     [project.id, search, after],
   );
-  const [result, reexecute] = useQuery<PersonsData>({ query: PERSONS, variables });
+  // Set by the person page after an erasure: say what was deleted, and list persons afresh.
+  const notice = (useLocation().state as { notice?: string } | null)?.notice;
+  const [result, reexecute] = useQuery<PersonsData>({
+    query: PERSONS, variables, requestPolicy: notice ? "network-only" : "cache-first",
+  });
   const edges = result.data?.persons.edges ?? [];
   const pageInfo = result.data?.persons.pageInfo;
   const now = new Date();
@@ -75,6 +79,7 @@ export default function PersonsPage() {
           <button type="button" className="button" onClick={reload} title="Load the list again">Refresh</button>
         }
       />
+      {notice ? <div className="alert alert-success" role="status">{notice}</div> : null}
       <div className="card filters persons-search">
         <label className="field grow">
           <span className="field-label">Search</span>
