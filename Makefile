@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright, which never downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium
+# The report tests read PDFs back with poppler's pdftoppm and pdftotext (Debian's poppler-utils).
+PDFTOPPM := /usr/bin/pdftoppm
 # The web UI (webui/): `npm ci` when package-lock.json changes, `npm run build` (type check included) when a source does.
 NPM          ?= npm
 WEBUI_DEPS   := webui/node_modules/.package-lock.json
@@ -19,7 +21,7 @@ WEBUI_SOURCES := $(shell find webui/src webui/public -type f 2>/dev/null) \
 run: $(STAMP) $(WEBUI_BUILD)
 	$(BIN)/trackmint up
 
-test: $(STAMP) $(CHROMIUM) $(WEBUI_BUILD)
+test: $(STAMP) $(CHROMIUM) $(PDFTOPPM) $(WEBUI_BUILD)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -47,6 +49,11 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "the browser tests need Chromium at $(CHROMIUM)"; exit 1; }
 	@echo "installing Debian's chromium for the browser tests"
 	@apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+$(PDFTOPPM):
+	@command -v apt-get >/dev/null || { echo "the report tests need poppler-utils (pdftoppm, pdftotext)"; exit 1; }
+	@echo "installing Debian's poppler-utils for the report tests"
+	@apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
 
 # Regenerate proto/trackmint/v1/*_pb2*.py after editing a .proto file.
 proto: $(STAMP)

@@ -8,6 +8,7 @@ every attempt.
 
 import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
@@ -64,9 +65,13 @@ class Senders:
         recipients = [str(address) for address in target.settings.get("to") or []]
         if not recipients:
             raise DeliveryError("the email channel has no recipients")
+        await self.send_email_message(email_message(notice, settings.smtp_from, recipients))
+
+    async def send_email_message(self, message: EmailMessage) -> None:
+        """Send a composed message (its To header names the recipients) through the configured SMTP server."""
+        settings = self._settings
         if not settings.smtp_host:
             raise DeliveryError("no SMTP server is configured (TRACKMINT_SMTP_HOST)")
-        message = email_message(notice, settings.smtp_from, recipients)
         try:
             await aiosmtplib.send(
                 message, hostname=settings.smtp_host, port=settings.smtp_port,

@@ -1,4 +1,5 @@
-"""The leader's work: the scheduler (evaluate due rules) and the dispatcher (send the delivery outbox).
+"""The leader's work: the scheduler (evaluate due rules), the dispatcher (send the delivery outbox) and the
+scheduled email reports (alerting/reports.py).
 
 Both loops run only on the leader and apart from each other, so a channel that
 hangs never delays an evaluation. Within each loop every rule (delivery) is
@@ -20,6 +21,7 @@ import asyncpg
 from alerting.channels import Senders
 from alerting.errors import DeliveryError
 from alerting.evaluation import evaluate
+from alerting.reports import ReportScheduler
 from alerting.state import step
 from alerting.store import ClaimedDelivery, DueRule, claim_deliveries, due_rules, finish_delivery, record_evaluation
 from config import Settings
@@ -56,6 +58,7 @@ class Engine:
         self._limit = asyncio.Semaphore(settings.alerting_concurrency)
         self._wake = asyncio.Event()
         self.stats = EngineStats()
+        self.reports = ReportScheduler(settings, pool, senders, self._limit)
 
     def wake(self) -> None:
         """Run both loops now instead of at the next tick (tests, and after a change)."""
@@ -63,17 +66,21 @@ class Engine:
 
     async def run(self) -> None:
         """The leader's work, until cancelled."""
-        while True:
-            started = time.monotonic()
-            await asyncio.gather(self.evaluate_due(), self.dispatch_due())
-            self._wake.clear()
-            left = self._settings.alerting_tick_seconds - (time.monotonic() - started)
-            if left > 0:
-                try:
-                    async with asyncio.timeout(left):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
+        try:
+            while True:
+                started = time.monotonic()
+                self.reports.tick(self._clock())  # in the background: a slow report never delays evaluation
+                await asyncio.gather(self.evaluate_due(), self.dispatch_due())
+                self._wake.clear()
+                left = self._settings.alerting_tick_seconds - (time.monotonic() - started)
+                if left > 0:
+                    try:
+                        async with asyncio.timeout(left):
+                            await self._wake.wait()
+                    except TimeoutError:
+                        pass
+        finally:
+            await self.reports.stop()
 
     async def evaluate_due(self) -> None:
         try:

@@ -10,18 +10,21 @@ in-app deliveries retry until NATS is back.
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
 from nats.aio.client import Client as NATS
+from prometheus_client import CollectorRegistry
 
 from alerting.channels import Senders
 from alerting.engine import Clock, Engine, utc_now
 from alerting.leader import Leadership
+from alerting.metrics import AlertingCollector
 from config import Settings
 from messaging.streams import connect
+from observability.lifecycle import run_until_signalled
+from observability.ops_server import OpsServer, start_ops_server
 from storage.database import create_pool
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ class AlertingService:
     http: httpx.AsyncClient
     nc: NATS | None
     connecting: asyncio.Task | None = None
+    ops: OpsServer | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -43,6 +47,8 @@ class AlertingService:
 
     async def stop(self) -> None:
         """Stop campaigning (releasing the lock), then close connections; a delivery in hand is sent again later."""
+        if self.ops is not None:
+            await self.ops.stop()
         for task in (self.task, self.connecting):
             if task is not None:
                 task.cancel()
@@ -89,17 +95,29 @@ async def start_alerting(settings: Settings, clock: Clock = utc_now, name: str =
                             check_seconds=settings.alerting_leader_check_seconds, name=name)
     task = asyncio.create_task(leadership.run(engine.run), name=f"{name}-leadership")
     service = AlertingService(engine, leadership, task, pool, http, None, connecting)
+    if settings.alerting_ops_port is not None:
+        try:
+            service.ops = await _start_ops(settings, service)
+        except BaseException:
+            await service.stop()
+            raise
     logger.info("alerting replica started", extra={"lock_key": settings.alerting_lock_key})
     return service
 
 
+async def _start_ops(settings: Settings, service: AlertingService) -> OpsServer:
+    """/metrics, and /readyz: ready while PostgreSQL (rules, state, the leadership lock) answers. NATS only
+    carries in-app pushes, which wait for it, so it is no readiness condition."""
+    registry = CollectorRegistry()
+    registry.register(AlertingCollector(service.engine, service.leadership))
+
+    async def database() -> None:
+        await service.pool.fetchval("SELECT 1")
+
+    assert settings.alerting_ops_port is not None
+    return await start_ops_server(settings.ops_host, settings.alerting_ops_port, registry, {"database": database})
+
+
 async def serve(settings: Settings) -> None:
     running = await start_alerting(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait({waiter, running.task}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    await running.stop()
+    await run_until_signalled(running.stop, running.task)

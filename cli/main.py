@@ -2,7 +2,7 @@
 
     trackmint up [--data-dir DIR]            the whole system, embedded servers included
     trackmint migrate                        apply database migrations
-    trackmint serve ingest|processor|query|alerting
+    trackmint serve ingest|processor|query|alerting|destinations
                                              one service, as containers run them
     trackmint project create NAME            a project and its write key, as JSON
     trackmint bootstrap --email E --password P --org O --project NAME
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from cli.state import read_state
 from config import Settings, load_settings
+from observability.logs import configure_logging
 from storage.migrations import migrate
 from storage.projects import InvalidRateLimitError, InvalidTimezoneError, create_project
 
@@ -49,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations")
 
     serve = commands.add_parser("serve", help="run one service")
-    serve.add_argument("service", choices=["ingest", "processor", "query", "alerting"])
+    serve.add_argument("service", choices=["ingest", "processor", "query", "alerting", "destinations"])
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(dest="project_command", required=True)
@@ -127,6 +128,8 @@ def _serve(settings: Settings, service: str) -> None:
         from processor.service import serve
     elif service == "alerting":
         from alerting.service import serve
+    elif service == "destinations":
+        from destinations.service import serve
     else:
         from query.server import serve
     asyncio.run(serve(settings))
@@ -143,7 +146,8 @@ def run(argv: list[str]) -> int:
         )
     except ValidationError as error:
         raise CommandError(f"invalid settings: {error}") from error
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = arguments.service if arguments.command == "serve" else arguments.command
+    configure_logging(settings.log_level, settings.log_format or "text", service)
 
     if arguments.command == "up":
         from cli.supervisor import run_up

@@ -3,7 +3,7 @@
 Starts embedded PostgreSQL and NATS under the data directory (unless URLs are
 configured), applies migrations, makes sure a development login (ADMIN
 `admin@localhost` with a random password) and project exist, then
-runs ingest, processor and query as child processes (`trackmint serve ...`) so
+runs ingest, processor, query, alerting and destinations as child processes (`trackmint serve ...`) so
 they use separate cores, as in production. Ctrl-C or SIGTERM stops the
 children gracefully, then the embedded servers.
 """
@@ -31,7 +31,7 @@ from storage.projects import create_project
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "trackmint"
-SERVICES = ("ingest", "processor", "query", "alerting")
+SERVICES = ("ingest", "processor", "query", "alerting", "destinations")
 DEVELOPMENT_EMAIL = "admin@localhost"
 DEVELOPMENT_ORGANIZATION = "Development"
 DEVELOPMENT_PROJECT = "Default project"

@@ -25,6 +25,17 @@ class Settings(BaseSettings):
 
     mode: Literal["development", "production"] = "development"
     log_level: str = "INFO"
+    # "json": one JSON object per line (service, logger, level, request id), for log collectors; "text":
+    # for a terminal. Unset: json in production mode, text in development.
+    log_format: Literal["json", "text"] | None = None
+
+    # Operations endpoints (/healthz, /readyz, /metrics) of the services without an HTTP server of their
+    # own; unset: not served. The query service serves them on its own port.
+    ops_host: str = "127.0.0.1"
+    ingest_ops_port: int | None = Field(None, ge=0, le=65535)
+    processor_ops_port: int | None = Field(None, ge=0, le=65535)
+    alerting_ops_port: int | None = Field(None, ge=0, le=65535)
+    destinations_ops_port: int | None = Field(None, ge=0, le=65535)
     # Where `trackmint up` keeps embedded PostgreSQL and NATS, and the state file
     # other commands read to reach them.
     data_dir: Path = Path(".trackmint")
@@ -133,6 +144,29 @@ class Settings(BaseSettings):
     # A bucket is judged once it ended this long ago, so events still in the pipeline do not look like a drop.
     alerting_settle_seconds: float = Field(30.0, ge=0, le=3600)
 
+    # Destinations (outbound webhooks, destinations/). One replica leads (advisory lock) and runs every
+    # destination's consumer; each destination has its own, so a slow target holds back only itself.
+    destinations_lock_key: int = 0x7472_6B64  # "trkd"
+    destinations_leader_retry_seconds: float = Field(5.0, gt=0, le=30)
+    destinations_leader_check_seconds: float = Field(5.0, gt=0, le=30)
+    # How often the leader notices created, changed, disabled and deleted destinations.
+    destinations_refresh_seconds: float = Field(2.0, gt=0, le=60)
+    # Stream messages fetched (and so at most unacked) per destination at once; each message is one ingest batch.
+    destinations_fetch_messages: int = Field(50, ge=1, le=1000)
+    destinations_fetch_timeout_seconds: float = Field(1.0, gt=0, le=30)
+    # Most events, and bytes of JSON, in one POST.
+    destinations_batch_max_events: int = Field(500, ge=1, le=10_000)
+    destinations_batch_max_bytes: int = Field(1 * MIB, ge=64 * KIB, le=16 * MIB)
+    destinations_delivery_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Attempts per batch before it is parked as a dead letter; waits double from the base (with jitter) up to max.
+    destinations_max_attempts: int = Field(8, ge=1, le=30)
+    destinations_retry_base_seconds: float = Field(1.0, gt=0, le=600)
+    destinations_retry_max_seconds: float = Field(300.0, gt=0, le=3600)
+    # Unacked messages of a replica that died are redelivered after this long (live ones are kept ours meanwhile).
+    destinations_ack_wait_seconds: float = Field(30.0, ge=1, le=3600)
+    # Dead letters kept per destination; past it the oldest are dropped (and counted).
+    destinations_max_dead_letters: int = Field(10_000, ge=1, le=1_000_000)
+
     # The built web UI the query service serves at `/` (`make webui`); unset: webui/dist of this checkout.
     webui_dist_dir: Path | None = None
 
@@ -143,6 +177,12 @@ class Settings(BaseSettings):
         if value and value.startswith("postgresql+asyncpg://"):
             return "postgresql://" + value.removeprefix("postgresql+asyncpg://")
         return value
+
+    @model_validator(mode="after")
+    def _log_format_of_mode(self) -> "Settings":
+        if self.log_format is None:
+            self.log_format = "json" if self.mode == "production" else "text"
+        return self
 
     @model_validator(mode="after")
     def _production_secret(self) -> "Settings":

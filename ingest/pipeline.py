@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ingest.auth import Grant
 from ingest.enrichment import EnrichmentContext, EnrichmentStats, enrich_batch
-from ingest.errors import InvalidBatchError, RateLimitedError
+from ingest.errors import InvalidBatchError, RateLimitedError, UnavailableError
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
 from ingest.rejections import RejectionPublisher, refused_event
@@ -26,6 +26,10 @@ class PipelineStats:
     validation: ValidationStats = field(default_factory=ValidationStats)
     enrichment: EnrichmentStats = field(default_factory=EnrichmentStats)
     rate_limited_batches: int = 0
+    # Batches whose good events could not be made durable (the stream unavailable): nothing was acked.
+    unavailable_batches: int = 0
+    # Events JetStream stored and ingest acked.
+    accepted_events: int = 0
 
 
 @dataclass
@@ -73,7 +77,12 @@ class BatchPipeline:
                 f"write key over its rate limit; retry batch {batch.sequence} after {wait:.3f}s", wait
             )
         checked = await self.check(grant.project_id, grant.store_ip, batch)
-        await self._publisher.publish(grant.project_id, checked.accepted, checked.received_at_ns)
+        try:
+            await self._publisher.publish(grant.project_id, checked.accepted, checked.received_at_ns)
+        except UnavailableError:
+            self.stats.unavailable_batches += 1
+            raise
+        self.stats.accepted_events += len(checked.accepted)
         if self.rejections is not None:
             # After the good events are durable; never fails their ack (failures are logged and counted).
             await self.rejections.publish(grant.project_id, checked.received_at_ns, checked.refused)

@@ -4,7 +4,6 @@ Segment-compatible HTTP bridge, sharing one key resolver, usage recorder and Bat
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 
 from config import Settings
 from ingest.auth import KeyResolver
@@ -20,6 +20,7 @@ from ingest.enrichment import EnrichmentContext, GeoLocator, open_geo_database
 from ingest.http_bridge.app import Bridge
 from ingest.http_bridge.server import BridgeServer, start_bridge
 from ingest.key_usage import KeyUsageRecorder
+from ingest.metrics import IngestCollector
 from ingest.pipeline import BatchPipeline
 from ingest.publisher import EventPublisher
 from ingest.rate_limit import RateLimiter
@@ -31,6 +32,8 @@ from ingest.snippet import snippet_routes
 from ingest.validation import Limits
 from messaging.names import Names
 from messaging.streams import connect_jetstream
+from observability.lifecycle import run_until_signalled
+from observability.ops_server import OpsServer, start_ops_server
 from storage.database import create_pool
 from trackmint.v1 import ingest_service_pb2
 
@@ -52,6 +55,7 @@ class IngestServer:
     geo: GeoLocator | None = None
     replay: ReplayResponder | None = None
     bridge: BridgeServer | None = None
+    ops: OpsServer | None = None
 
     @property
     def bridge_port(self) -> int:
@@ -69,6 +73,8 @@ class IngestServer:
             await self.server.stop(grace)
         if self.replay is not None:
             await self.replay.stop()
+        if self.ops is not None:
+            await self.ops.stop()
         await self.usage.stop()
         if self.nc.is_connected:
             await self.nc.drain()
@@ -133,12 +139,21 @@ async def _serve_grpc(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(f"{settings.ingest_host}:{settings.ingest_port}")
-    await server.start()
+    ops = None
+    if settings.ingest_ops_port is not None:
+        ops = await _start_ops(settings, pipeline, publisher, nc, js, names, pool)
     try:
-        bridge = await start_bridge(Bridge(keys, usage, pipeline, pool, settings, service.draining), snippet_routes())
+        port = server.add_insecure_port(f"{settings.ingest_host}:{settings.ingest_port}")
+        await server.start()
+        try:
+            bridge = await start_bridge(Bridge(keys, usage, pipeline, pool, settings, service.draining),
+                                        snippet_routes())
+        except BaseException:
+            await server.stop(0)
+            raise
     except BaseException:
-        await server.stop(0)
+        if ops is not None:
+            await ops.stop()
         raise
     await replay.start()
     usage.start()
@@ -146,20 +161,34 @@ async def _serve_grpc(
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("ingest listening on %s:%s", settings.ingest_host, port)
     return IngestServer(
-        server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds, geo, replay, bridge
+        server, port, service, health_servicer, nc, pool, usage, settings.shutdown_grace_seconds, geo, replay, bridge,
+        ops,
     )
+
+
+async def _start_ops(settings: Settings, pipeline: BatchPipeline, publisher: EventPublisher, nc: NATS,
+                     js: JetStreamContext, names: Names, pool: asyncpg.Pool) -> OpsServer:
+    """/metrics, and /readyz: ready while the event stream (what acks depend on) and the database (write
+    keys) answer."""
+    registry = CollectorRegistry()
+    registry.register(IngestCollector(pipeline, publisher))
+
+    async def event_stream() -> None:
+        if not nc.is_connected:
+            raise ConnectionError("NATS disconnected")
+        await js.stream_info(names.events_stream)
+
+    async def database() -> None:
+        await pool.fetchval("SELECT 1")
+
+    assert settings.ingest_ops_port is not None
+    return await start_ops_server(settings.ops_host, settings.ingest_ops_port, registry,
+                                  {"event_stream": event_stream, "database": database})
 
 
 async def serve(settings: Settings) -> None:
     """Run ingest until SIGINT/SIGTERM, then shut down gracefully."""
     running = await start_ingest(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await running.stop()
+    await run_until_signalled(running.stop)
 
 

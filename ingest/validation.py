@@ -57,6 +57,15 @@ class BatchContext:
     limits: Limits
     received_at_ns: int
     batch_sent_at_ns: int | None
+    batch_sent_at_valid: bool = True
+
+
+# What a google.protobuf.Timestamp may hold: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def _is_valid_timestamp(stamp) -> bool:
+    return _MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS and 0 <= stamp.nanos < _NS
 
 
 def _timestamp_ns(stamp) -> int:
@@ -202,6 +211,8 @@ def _json_problem(field_name: str, text: str, max_depth: int) -> Problem | None:
         return None
     try:
         value = _parse_json(text)
+    except RecursionError:  # nested past both parsers' own limits (~1000 levels), so far past max_depth
+        return Code.REJECTION_CODE_TOO_DEEP, f"{field_name} nests deeper than {max_depth} levels"
     except ValueError as error:
         return Code.REJECTION_CODE_INVALID_JSON, f"{field_name} is not valid JSON: {error}"
     if not isinstance(value, dict):
@@ -241,6 +252,21 @@ def check_json(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
     )
 
 
+def check_timestamps(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
+    """timestamp and sent_at (the event's own, else the batch's) must be valid Timestamps: the time correction
+    would fail on, and the processor could not store, a value beyond years 1 to 9999."""
+    for name in ("timestamp", "sent_at"):
+        stamp = getattr(event, name)
+        if event.HasField(name) and not _is_valid_timestamp(stamp):
+            return (Code.REJECTION_CODE_INVALID_FIELD,
+                    f"{name} (seconds {stamp.seconds}, nanos {stamp.nanos}) is not a valid timestamp: "
+                    "seconds must lie in years 1 to 9999 and nanos in 0 to 999999999")
+    if not event.HasField("sent_at") and not batch.batch_sent_at_valid:
+        return (Code.REJECTION_CODE_INVALID_FIELD,
+                "the batch's sent_at, used for events without their own, is not a valid timestamp")
+    return None
+
+
 def correct_event_time(event: event_pb2.Event, batch: BatchContext) -> Problem | None:
     """Event time = timestamp + (received_at - sent_at); unset timestamp means received_at."""
     received = batch.received_at_ns
@@ -276,6 +302,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("size_and_text", check_size_and_text),
     ("ip", check_ip),
     ("json", check_json),
+    ("timestamps", check_timestamps),
     ("event_time", correct_event_time),
 )
 
@@ -304,6 +331,7 @@ def validate_batch(
         limits=limits,
         received_at_ns=received,
         batch_sent_at_ns=_timestamp_ns(batch.sent_at) if batch.HasField("sent_at") else None,
+        batch_sent_at_valid=_is_valid_timestamp(batch.sent_at),
     )
     alive = list(enumerate(batch.events))
     rejections: list[batch_pb2.Rejection] = []

@@ -112,3 +112,11 @@ class Names:
     def processor_consumer(self) -> str:
         """Durable pull consumer shared by every processor replica."""
         return f"{self.namespace}processor"
+
+    @property
+    def destination_consumer_prefix(self) -> str:
+        """Durable consumers of the events stream, one per destination: `<prefix><destination id hex>`."""
+        return f"{self.namespace}dest_"
+
+    def destination_consumer(self, destination_id: str) -> str:
+        return f"{self.destination_consumer_prefix}{destination_id.replace('-', '')}"

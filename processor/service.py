@@ -3,17 +3,21 @@
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass
 
 import asyncpg
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 
 from config import Settings
 from messaging.names import Names
 from messaging.streams import connect_jetstream
+from observability.lifecycle import run_until_signalled
+from observability.ops_server import OpsServer, start_ops_server
 from processor.consumer import EventConsumer
 from processor.live_notices import LivePublisher
+from processor.metrics import ProcessorCollector
 from processor.rejection_consumer import RejectionConsumer
 from processor.writer import WRITER_SESSION_SETTINGS, EventWriter, prepare_connection
 from storage.database import create_pool
@@ -30,9 +34,12 @@ class ProcessorService:
     rejections: RejectionConsumer | None = None
     rejections_task: asyncio.Task | None = None
     live: LivePublisher | None = None
+    ops: OpsServer | None = None
 
     async def stop(self, grace: float = 30) -> None:
         """Finish and ack the batch in hand, then close connections."""
+        if self.ops is not None:
+            await self.ops.stop()
         self.consumer.stop()
         if self.rejections is not None and self.rejections_task is not None:
             self.rejections.stop()
@@ -73,16 +80,36 @@ async def start_processor(settings: Settings) -> ProcessorService:
     rejections = RejectionConsumer(js, pool, settings)
     await rejections.subscribe()
     rejections_task = asyncio.create_task(rejections.run(), name="processor-rejections")
-    return ProcessorService(consumer, task, nc, pool, rejections, rejections_task, live)
+    running = ProcessorService(consumer, task, nc, pool, rejections, rejections_task, live)
+    if settings.processor_ops_port is not None:
+        try:
+            running.ops = await _start_ops(settings, running, js)
+        except BaseException:
+            await running.stop(grace=1)
+            raise
+    return running
+
+
+async def _start_ops(settings: Settings, running: ProcessorService, js: JetStreamContext) -> OpsServer:
+    """/metrics (with the consumer's lag), and /readyz: ready while JetStream and PostgreSQL answer."""
+    names = Names(settings.nats_namespace)
+    collector = ProcessorCollector(running.consumer, running.live, js, names)
+    registry = CollectorRegistry()
+    registry.register(collector)
+
+    async def event_stream() -> None:
+        if not running.nc.is_connected:
+            raise ConnectionError("NATS disconnected")
+        await js.consumer_info(names.events_stream, names.processor_consumer)
+
+    async def database() -> None:
+        await running.pool.fetchval("SELECT 1")
+
+    assert settings.processor_ops_port is not None
+    return await start_ops_server(settings.ops_host, settings.processor_ops_port, registry,
+                                  {"event_stream": event_stream, "database": database}, refresh=collector.refresh)
 
 
 async def serve(settings: Settings) -> None:
     running = await start_processor(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait({waiter, running.task}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    await running.stop()
+    await run_until_signalled(running.stop, running.task)

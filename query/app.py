@@ -17,7 +17,9 @@ from typing import Any, TypedDict
 
 import asyncpg
 import strawberry
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -27,11 +29,14 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from config import Settings
+from observability.logs import RequestIdMiddleware
 from query.auth.throttle import LoginThrottle
 from query.auth.tokens import AccessClaims, TokenError, verify_access_token
 from query.context import QueryContext
 from query.exports.routes import export_routes
 from query.live.hub import LiveHub
+from query.metrics import QueryMetrics
+from query.reports.routes import report_routes
 from query.schema import create_schema
 from query.schemas.replay import ReplayClient
 from query.webui import webui_routes
@@ -45,6 +50,8 @@ READINESS_TIMEOUT_SECONDS = 2.0
 
 class _State(TypedDict):
     pool: asyncpg.Pool
+    # This application's Prometheus metrics (GraphQL latency by field, errors, live subscriptions).
+    metrics: QueryMetrics
     # Asks ingest to replay rejected events over NATS; connects on first use, so NATS stays optional.
     replay: ReplayClient
     # The replica's one NATS subscription to live notices, fanned out to its subscriptions.
@@ -122,7 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         live.start()
         try:
             # Starlette copies this state into every request's `request.state`.
-            yield {"pool": pool, "replay": replay, "live": live}
+            yield {"pool": pool, "replay": replay, "live": live, "metrics": QueryMetrics(live)}
         finally:
             await live.close()
             await replay.close()
@@ -134,15 +141,22 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+        *report_routes(settings),  # before /export's catch-all
         *export_routes(settings, graphql.schema),
     ]
     # Last: the web UI answers every other GET, never one of the paths above.
     webui = webui_routes(settings, reserved_paths=[route.path for route in routes])
-    return Starlette(routes=[*routes, *webui], lifespan=lifespan)
+    return Starlette(routes=[*routes, *webui], lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
 
 
 async def _healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def _metrics(request: Request) -> Response:
+    metrics: QueryMetrics = request.state.metrics
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _readyz(request: Request) -> Response:

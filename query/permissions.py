@@ -21,12 +21,15 @@ class Role(StrEnum):
     VIEWER = "VIEWER"
 
 
-ANALYTICS_SECTIONS = ("overview", "insights", "funnels", "retention", "sessions", "persons", "live", "alerts")
-"""Read-only analytics (and alerts: reading them is analytics, managing them is `can_manage_alerts`): every role."""
+ANALYTICS_SECTIONS = (
+    "overview", "insights", "funnels", "retention", "sessions", "persons", "live", "alerts", "reports",
+)
+"""Read-only analytics (and alerts and reports: reading them is analytics, managing alerts is `can_manage_alerts`,
+report schedules `can_manage_reports`): every role."""
 
 _SECTIONS: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: (*ANALYTICS_SECTIONS, "events", "api_keys", "members", "settings"),
-    Role.DEVELOPER: (*ANALYTICS_SECTIONS, "events", "api_keys", "settings"),
+    Role.ADMIN: (*ANALYTICS_SECTIONS, "events", "api_keys", "destinations", "members", "settings"),
+    Role.DEVELOPER: (*ANALYTICS_SECTIONS, "events", "api_keys", "destinations", "settings"),
     Role.VIEWER: ANALYTICS_SECTIONS,
 }
 
@@ -64,6 +67,16 @@ def can_erase_persons(role: Role) -> bool:
 
 def can_manage_alerts(role: Role) -> bool:
     """Alert rules and notification channels: create, change, delete, test (reading them is analytics)."""
+    return role in (Role.ADMIN, Role.DEVELOPER)
+
+
+def can_manage_reports(role: Role) -> bool:
+    """Report schedules: create, change, delete, send now (building and downloading a report is analytics)."""
+    return role in (Role.ADMIN, Role.DEVELOPER)
+
+
+def can_manage_destinations(role: Role) -> bool:
+    """Outbound webhooks: read, create, change, delete, test, retry (integration settings, like keys)."""
     return role in (Role.ADMIN, Role.DEVELOPER)
 
 
@@ -165,6 +178,32 @@ class CanManageAlerts(BasePermission):
 
     def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
         return can_manage_alerts(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")
+
+
+class CanManageReports(BasePermission):
+    """An authenticated caller whose role may create, change, delete and send report schedules."""
+
+    message = "your role may not manage report schedules"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_manage_reports(Role(require_user(info.context).role))
+
+    def on_unauthorized(self) -> None:
+        raise ForbiddenError(self.message or "")
+
+
+class CanManageDestinations(BasePermission):
+    """An authenticated caller whose role may see and manage destinations (outbound webhooks)."""
+
+    message = "your role may not manage destinations"
+    error_extensions = {"code": ForbiddenError.code}
+
+    def has_permission(self, source: Any, info: strawberry.Info[QueryContext, None], **kwargs: Any) -> bool:
+        return can_manage_destinations(Role(require_user(info.context).role))
 
     def on_unauthorized(self) -> None:
         raise ForbiddenError(self.message or "")

@@ -13,6 +13,8 @@ from query.accounts.queries import AccountsQuery
 from query.alerts.mutations import AlertsMutation
 from query.alerts.queries import AlertsQuery
 from query.alerts.subscriptions import AlertsSubscription
+from query.destinations.mutations import DestinationsMutation
+from query.destinations.queries import DestinationsQuery
 from query.errors import QueryError
 from query.events.queries import EventsQuery
 from query.events.subscriptions import EventsSubscription
@@ -21,12 +23,15 @@ from query.funnels.subscriptions import FunnelsSubscription
 from query.journeys.queries import JourneysQuery
 from query.members.mutations import MembersMutation
 from query.members.queries import MembersQuery
+from query.metrics import OperationMetrics
 from query.persons.mutations import PersonsMutation
 from query.persons.queries import PersonsQuery
 from query.projects.mutations import ProjectsMutation
 from query.projects.queries import ProjectsQuery
 from query.realtime.queries import RealtimeQuery
 from query.realtime.subscriptions import RealtimeSubscription
+from query.reports.mutations import ReportsMutation
+from query.reports.queries import ReportsQuery
 from query.retention.queries import ActiveUsersQuery, RetentionQuery
 from query.retention.subscriptions import ActiveUsersSubscription, RetentionSubscription
 from query.schemas.mutations import SchemasMutation
@@ -66,12 +71,15 @@ class Query(
     JourneysQuery,
     RealtimeQuery,
     AlertsQuery,
+    DestinationsQuery,
+    ReportsQuery,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, ProjectsMutation, MembersMutation, PersonsMutation, SchemasMutation, AlertsMutation):
+class Mutation(AccountsMutation, ProjectsMutation, MembersMutation, PersonsMutation, SchemasMutation, AlertsMutation,
+               DestinationsMutation, ReportsMutation):
     pass
 
 
@@ -145,5 +153,6 @@ def create_schema() -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
             lambda: MaskErrors(should_mask_error=_is_unexpected),
+            OperationMetrics,
         ],
     )

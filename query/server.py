@@ -27,6 +27,8 @@ def create_server(settings: Settings, app: ASGIApp | None = None) -> uvicorn.Ser
         lifespan="on",
         access_log=False,
         proxy_headers=False,
+        # Open WebSockets and streamed exports get this long to finish on shutdown, then are cancelled.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     return uvicorn.Server(config)
 

@@ -25,6 +25,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -39,6 +40,7 @@ from ingest.http_bridge.origins import check_origin, cors_headers, preflight_hea
 from ingest.http_bridge.segment import TYPES, EventProblem, RequestDefaults, convert_batch, convert_single
 from ingest.key_usage import KeyUsageRecorder
 from ingest.pipeline import BatchPipeline
+from observability.logs import RequestIdMiddleware
 from storage.projects import find_browser_config
 from trackmint.v1 import batch_pb2
 
@@ -201,4 +203,4 @@ def create_bridge_app(bridge: Bridge, extra_routes: Sequence[BaseRoute] = ()) ->
         Route("/health", health, methods=["GET"]),
         *extra_routes,
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

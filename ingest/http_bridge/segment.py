@@ -234,7 +234,7 @@ def _convert(messages: list, kind: str | None, shared_context: dict, defaults: R
             if not isinstance(message, dict):
                 raise _Problem("invalid_body", f"message must be a JSON object, not {type(message).__name__}")
             message_kind = kind or message.get("type")
-            if message_kind not in TYPES:
+            if not isinstance(message_kind, str) or message_kind not in TYPES:  # a list or object is unhashable
                 raise _Problem("invalid_type", f"type must be one of {', '.join(TYPES)} (got {message_kind!r})")
             event = convert_message(message, message_kind, shared_context, defaults)
         except _Problem as problem:

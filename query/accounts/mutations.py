@@ -91,7 +91,9 @@ class AccountsMutation:
         context = info.context
         normalised = normalise_email(email)
         context.login_throttle.check(normalised)
-        credentials = await accounts.find_credentials_by_email(context.pool, normalised)
+        # No account has a NUL in its email (PostgreSQL text cannot even hold it): a wrong email like any other.
+        credentials = (None if "\x00" in normalised
+                       else await accounts.find_credentials_by_email(context.pool, normalised))
         if len(password) > passwords.MAX_PASSWORD_LENGTH:
             verified = passwords.Verification(ok=False)
         elif credentials is None:

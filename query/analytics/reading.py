@@ -30,14 +30,23 @@ MAX_RANGE = timedelta(days=732)
 """Longest date range (two years) of the queries that scan raw rows without buckets to bound them."""
 
 
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+"""Bounds of a date range. asyncpg sends datetime.min and datetime.max as -infinity and infinity, so a range
+whose first (local) bucket started at 0001-01-01 made generate_series endless until the statement timeout;
+a year of margin on either side keeps every bucket, in any timezone, a finite time."""
+
+
 def validate_date_range(date_from: datetime, date_to: datetime, max_range: timedelta | None = None) -> None:
     for name, value in (("from", date_from), ("to", date_to)):
         if value.tzinfo is None or value.utcoffset() is None:
             raise BadUserInputError(f"dateRange.{name} must carry a UTC offset")
         try:
-            value.astimezone(UTC)
+            in_utc = value.astimezone(UTC)
         except OverflowError:
-            raise BadUserInputError(f"dateRange.{name} is out of range") from None
+            in_utc = None
+        if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+            raise BadUserInputError(f"dateRange.{name} is out of range: it must lie in years 2 to 9998 (UTC)")
     if date_to <= date_from:
         raise BadUserInputError("dateRange.to must be after dateRange.from")
     if max_range is not None and date_to - date_from > max_range:

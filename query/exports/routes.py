@@ -14,9 +14,8 @@ a 404 like one that does not exist. Every refusal is a JSON body `{"code", "mess
 status of its code (400 BAD_USER_INPUT, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 429 RATE_LIMITED).
 """
 
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,13 +28,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from config import Settings
 from query.access import Project, load_project, parse_id
 from query.auth.throttle import LoginThrottle
-from query.auth.tokens import AccessClaims, TokenError, verify_access_token
+from query.auth.tokens import AccessClaims, TokenError
 from query.context import QueryContext
 from query.errors import (
     BadUserInputError,
     ForbiddenError,
     NotFoundError,
-    QueryError,
     RateLimitedError,
     UnauthenticatedError,
 )
@@ -48,28 +46,15 @@ from query.exports.downloads import (
     verify_download_token,
 )
 from query.exports.streaming import Batches, csv_text, open_csv_stream
+from query.http_endpoints import bearer_caller, json_object_body, with_refusals
 from query.permissions import AUTHENTICATION_REQUIRED, Role, can_read_analytics
 from query.persons.queries import search_text
 
 logger = logging.getLogger(__name__)
 
-_STATUS = {
-    "BAD_USER_INPUT": 400,
-    "GRAPHQL_VALIDATION_FAILED": 400,
-    "GRAPHQL_PARSE_FAILED": 400,
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "CONFLICT": 409,
-    "RATE_LIMITED": 429,
-    "UNAVAILABLE": 503,
-}
-
 EXPORT_BUSY_RETRY_SECONDS = 5
 MAX_BODY_BYTES = 256 * 1024
 """Largest analytics export request body: the variables of one query."""
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def max_concurrent_exports(settings: Settings) -> int:
@@ -81,29 +66,13 @@ def max_concurrent_exports(settings: Settings) -> int:
 def export_routes(settings: Settings, schema: strawberry.Schema) -> list[BaseRoute]:
     exports = _Exports(settings, AnalyticsExporter(schema))
     return [Mount("/export", routes=[
-        Route("/events.csv", _refusals(exports.events), methods=["GET"]),
-        Route("/persons.csv", _refusals(exports.persons), methods=["GET"]),
-        Route("/person.ndjson", _refusals(exports.person), methods=["GET"]),
-        Route("/download-token", _refusals(exports.download_token), methods=["POST"]),
-        Route("/{name}.csv", _refusals(exports.analytics), methods=["POST"]),
+        Route("/events.csv", with_refusals(exports.events), methods=["GET"]),
+        Route("/persons.csv", with_refusals(exports.persons), methods=["GET"]),
+        Route("/person.ndjson", with_refusals(exports.person), methods=["GET"]),
+        Route("/download-token", with_refusals(exports.download_token), methods=["POST"]),
+        Route("/{name}.csv", with_refusals(exports.analytics), methods=["POST"]),
         Route("/{path:path}", _not_found, methods=["GET", "POST", "HEAD"]),
     ])]
-
-
-def _refusals(handler: Handler) -> Handler:
-    """The handler, with its expected failures answered as `{"code", "message"}` and an HTTP status."""
-
-    async def answer(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except QueryError as error:
-            headers = {}
-            if isinstance(error, RateLimitedError):
-                headers["Retry-After"] = str(error.retry_after_seconds)
-            return JSONResponse({"code": error.code, "message": error.message},
-                                status_code=_STATUS.get(error.code, 400), headers=headers)
-
-    return answer
 
 
 async def _not_found(request: Request) -> Response:
@@ -127,18 +96,15 @@ class _Exports:
         """The authenticated caller, who may read analytics; a download token only for the `download` export."""
         authorization = request.headers.get("authorization")
         token = request.query_params.get("token")
-        try:
-            if authorization:
-                scheme, _, value = authorization.partition(" ")
-                if scheme.lower() != "bearer" or not value.strip():
-                    raise TokenError("authorization header must be `Bearer <access token>`")
-                caller = verify_access_token(self.settings, value.strip())
-            elif token and download is not None:
+        if authorization:
+            caller = bearer_caller(self.settings, authorization)
+        elif token and download is not None:
+            try:
                 caller = verify_download_token(self.settings, token, project_id, download)
-            else:
-                raise TokenError(AUTHENTICATION_REQUIRED)
-        except TokenError as error:
-            raise UnauthenticatedError(str(error)) from None
+            except TokenError as error:
+                raise UnauthenticatedError(str(error)) from None
+        else:
+            raise UnauthenticatedError(AUTHENTICATION_REQUIRED)
         if not can_read_analytics(Role(caller.role)):
             raise ForbiddenError("your role may not read analytics")
         return caller
@@ -203,7 +169,7 @@ class _Exports:
                                      media_type=person_data.MEDIA_TYPE)
 
     async def download_token(self, request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_object_body(request, MAX_BODY_BYTES)
         project_id = _required(body.get("projectId"), "projectId")
         export = body.get("export")
         if not isinstance(export, str) or export not in DOWNLOADABLE_EXPORTS:
@@ -217,7 +183,7 @@ class _Exports:
         name = request.path_params["name"]
         if name not in EXPORTS:
             raise NotFoundError(f"no export {name}.csv; there are {', '.join(sorted(EXPORTS))}, events and persons")
-        variables = await _json_body(request)
+        variables = await json_object_body(request, MAX_BODY_BYTES)
         project_id = _required(variables.get("projectId"), "projectId")
         caller, project = await self._project(request, str(project_id))
         header, rows = await self.exporter.rows(name, variables, self._context(request, caller), project.timezone)
@@ -250,16 +216,3 @@ def _flag(value: str | None, name: str) -> bool:
     raise BadUserInputError(f"{name} must be true or false")
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise BadUserInputError(f"the request body may be at most {MAX_BODY_BYTES} bytes")
-    try:
-        parsed = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise BadUserInputError("the request body must be a JSON object") from None
-    if not isinstance(parsed, dict):
-        raise BadUserInputError("the request body must be a JSON object")
-    return parsed

@@ -33,6 +33,8 @@ def _valid_text(value: str, what: str) -> str:
         raise BadUserInputError(f"{what} must not be empty")
     if len(stripped) > MAX_NAME_LENGTH:
         raise BadUserInputError(f"{what} must be at most {MAX_NAME_LENGTH} characters")
+    if "\x00" in stripped:  # PostgreSQL text cannot hold it
+        raise BadUserInputError(f"{what} must not contain NUL characters")
     return stripped
 
 

@@ -78,6 +78,8 @@ def _event_name(event: str) -> str:
     name = event.strip()
     if not 1 <= len(name) <= MAX_EVENT_NAME_LENGTH:
         raise BadUserInputError(f"event must be 1 to {MAX_EVENT_NAME_LENGTH} characters")
+    if "\x00" in name:  # PostgreSQL text cannot hold it
+        raise BadUserInputError("event must not contain NUL characters")
     return name
 
 
@@ -110,7 +112,8 @@ class SchemasMutation:
                                   event: str) -> bool:
         project = await load_project(info.context, project_id)
         async with info.context.pool.acquire() as connection:
-            if not await store.delete_schema(connection, project.id, event):
+            # No event name holds a NUL (PostgreSQL text cannot), so no schema is defined for one.
+            if "\x00" in event or not await store.delete_schema(connection, project.id, event):
                 raise NotFoundError(f"no schema for event {event!r}")
         return True
 

@@ -6,6 +6,7 @@ import strawberry
 
 from query.access import load_project
 from query.context import QueryContext
+from query.errors import BadUserInputError
 from query.permissions import CanReadAnalytics, IsAuthenticated
 from query.schemas import store
 from query.schemas.types import EventDefinition, EventProperty, EventSchema, RejectedEventConnection
@@ -32,6 +33,9 @@ class SchemasQuery:
         code: str | None = None, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None,
     ) -> RejectedEventConnection:
         project = await load_project(info.context, project_id)
+        for name, value in (("event", event), ("code", code)):
+            if value is not None and "\x00" in value:  # PostgreSQL text cannot hold it
+                raise BadUserInputError(f"{name} must not contain NUL characters")
         async with info.context.pool.acquire() as connection:
             page = await store.list_rejected(connection, project.id, event=event, code=code,
                                              first=DEFAULT_PAGE_SIZE if first is None else first, after=after)

@@ -37,7 +37,7 @@ REMOVE = "mutation($userId: ID!) { removeMember(userId: $userId) }"
 CREATE_KEY = """mutation($projectId: ID!, $label: String!) {
   createApiKey(projectId: $projectId, label: $label) { key apiKey { id } } }"""
 
-DEVELOPER_SECTIONS = [*ANALYTICS_SECTIONS, "events", "api_keys", "settings"]
+DEVELOPER_SECTIONS = [*ANALYTICS_SECTIONS, "events", "api_keys", "destinations", "settings"]
 DAY = {"from": "2024-05-01T00:00:00Z", "to": "2024-05-02T00:00:00Z"}
 
 

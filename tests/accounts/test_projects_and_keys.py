@@ -116,6 +116,9 @@ BAD_PROJECT_INPUT = {
     "name too long": (CREATE_PROJECT, {"name": "x" * 201, "timezone": "UTC"}),
     "update to unknown timezone": (UPDATE_PROJECT, {"timezone": "Nowhere/Land"}),
     "update to empty name": (UPDATE_PROJECT, {"name": ""}),
+    # Found by tests/fuzz: a NUL reached PostgreSQL and the caller got a masked "Unexpected error." (no code).
+    "name with a NUL": (CREATE_PROJECT, {"name": "a\x00", "timezone": "UTC"}),
+    "update to a name with a NUL": (UPDATE_PROJECT, {"name": "\x00"}),
     "zero rate limit": (UPDATE_PROJECT, {"rate": 0}),
     "negative rate limit": (UPDATE_PROJECT, {"rate": -5}),
     "project id not a UUID": (UPDATE_PROJECT, {"id": "not-a-uuid", "name": "x"}),

@@ -26,7 +26,7 @@ from tests.accounts.graphql import (
     register,
 )
 
-ADMIN_SECTIONS = [*ANALYTICS_SECTIONS, "events", "api_keys", "members", "settings"]
+ADMIN_SECTIONS = [*ANALYTICS_SECTIONS, "events", "api_keys", "destinations", "members", "settings"]
 
 
 async def test_register_login_me_refresh_and_logout(client: httpx.AsyncClient) -> None:
@@ -157,6 +157,15 @@ async def test_unknown_email_and_wrong_password_look_the_same(client: httpx.Asyn
     assert messages(wrong_password) == messages(unknown_email)
 
 
+async def test_login_with_a_nul_in_the_email_is_a_wrong_login_not_an_error(client: httpx.AsyncClient) -> None:
+    # Found by tests/fuzz: PostgreSQL refused the NUL and the caller got a masked "Unexpected error." (no code).
+    nul = await execute(client, LOGIN, email="a\x00@example.com", password=PASSWORD)
+    unknown_email = await execute(client, LOGIN, email=new_email(), password=PASSWORD)
+
+    assert error_codes(nul) == error_codes(unknown_email) == ["UNAUTHENTICATED"]
+    assert messages(nul) == messages(unknown_email)
+
+
 async def test_login_is_throttled_after_five_failures(client: httpx.AsyncClient) -> None:
     email = new_email()
     await register(client, email)
@@ -178,7 +187,7 @@ async def test_login_is_throttled_after_five_failures(client: httpx.AsyncClient)
 @pytest.mark.parametrize(
     "role, sections",
     [
-        ("DEVELOPER", [*ANALYTICS_SECTIONS, "events", "api_keys", "settings"]),
+        ("DEVELOPER", [*ANALYTICS_SECTIONS, "events", "api_keys", "destinations", "settings"]),
         ("VIEWER", list(ANALYTICS_SECTIONS)),
     ],
 )

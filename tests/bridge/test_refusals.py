@@ -139,6 +139,15 @@ async def test_per_event_problems_are_reported_and_good_events_stored(http, proj
     assert stored == str(2**70)
 
 
+async def test_a_message_whose_type_is_a_list_or_object_is_refused_alone_not_a_500(http, project):
+    # Found by tests/fuzz: `{"type": []}` made the whole request a 500 (TypeError: unhashable type).
+    batch = [message(), message(type=[]), message(type={"track": 1})]
+    response = await http.post("/v1/batch", json={"batch": batch}, headers=basic(project.write_key))
+    body = response.json()
+    assert response.status_code == 200 and body["accepted"] == 1, body
+    assert [(error["index"], error["code"]) for error in body["errors"]] == [(1, "invalid_type"), (2, "invalid_type")]
+
+
 async def test_batch_over_the_event_limit_is_400(http, project, settings):
     batch = [message() for _ in range(settings.max_batch_events + 1)]
     response = await http.post("/v1/batch", json={"batch": batch}, headers=basic(project.write_key))

@@ -73,6 +73,9 @@ def test_derived_message_id_is_stable_and_content_sensitive():
     ({"context": {"page": "home"}}, "invalid_field"),
     ({"userId": {"id": 1}}, "invalid_field"),
     ({"context": {"ip": "999.1.1.1"}}, "invalid_field"),
+    # Found by tests/fuzz: an unhashable type (a list or object) raised TypeError, a 500 for the whole batch.
+    ({"type": ["track"]}, "invalid_type"),
+    ({"type": {"track": 1}}, "invalid_type"),
 ])
 def test_unconvertible_messages_are_problems_at_their_index(fields, code):
     conversion = convert_batch({"batch": [message(), message(**fields)]}, DEFAULTS)

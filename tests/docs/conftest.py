@@ -83,6 +83,12 @@ class DocsSystem:
                 {"p": self.project_id},
             )
             values["<key id>"] = created["data"]["createApiKey"]["apiKey"]["id"]
+        if "<scratch destination id>" in text:
+            created = await self.graphql(
+                "mutation($p: ID!) { createDestination(projectId: $p, input: {name: \"scratch\", url: "
+                "\"https://example.com/scratch\"}) { destination { id } } }", {"p": self.project_id},
+            )
+            values["<scratch destination id>"] = created["data"]["createDestination"]["destination"]["id"]
         if "<scratch project id>" in text:
             created = await self.graphql("mutation { createProject(name: \"scratch\", timezone: \"UTC\") { id } }")
             values["<scratch project id>"] = created["data"]["createProject"]["id"]
@@ -195,6 +201,21 @@ async def _seed(settings: Settings, ingest: IngestServer, query_url: str) -> Doc
     assert "errors" not in alerting, alerting
     system.ids["<alert channel id>"] = alerting["data"]["createAlertChannel"]["channel"]["id"]
     system.ids["<alert rule id>"] = alerting["data"]["createAlertRule"]["id"]
+    reports = await system.graphql(
+        """mutation($p: ID!) {
+          createAlertChannel(kind: EMAIL, name: "Team", projectId: $p, emails: ["team@example.com"]) { channel { id } }
+        }""", {"p": system.project_id},
+    )
+    assert "errors" not in reports, reports
+    system.ids["<email channel id>"] = reports["data"]["createAlertChannel"]["channel"]["id"]
+    system.ids["<user id>"] = (await system.graphql("{ me { id } }"))["data"]["me"]["id"]
+    # Port 9 (discard) refuses at once: `testDestination` in the examples fails fast, without the network.
+    destination = await system.graphql(
+        "mutation($p: ID!) { createDestination(projectId: $p, input: {name: \"Warehouse\", url: "
+        "\"http://127.0.0.1:9/hook\"}) { destination { id } } }", {"p": system.project_id},
+    )
+    assert "errors" not in destination, destination
+    system.ids["<destination id>"] = destination["data"]["createDestination"]["destination"]["id"]
     return system
 
 

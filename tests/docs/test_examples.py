@@ -148,7 +148,10 @@ curl() { command curl --fail-with-body --show-error "$@"; }
 
 
 async def run_sh(system: DocsSystem, block: Block, tmp_path: Path) -> str:
-    output = await _run(["bash", "-c", _SH_PRELUDE + await _substituted(system, block)], system, ROOT)
+    # In a directory of its own, so files an example saves (`curl -o report.pdf`) stay out of the repository;
+    # the project's virtualenv is there as in a clone, for the commands run from one.
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+    output = await _run(["bash", "-c", _SH_PRELUDE + await _substituted(system, block)], system, tmp_path)
     assert '"errors":[{"message"' not in output.replace(" ", ""), output  # GraphQL errors
     assert '"success":false' not in output.replace(" ", ""), output
     return output
@@ -323,6 +326,8 @@ AFTER_RUN: dict[str, Check] = {
 INSTEAD = {
     "verify-webhook-python": _check_python_verifier,
     "verify-webhook-js": _check_js_verifier,
+    "verify-destination-python": _check_python_verifier,
+    "verify-destination-js": _check_js_verifier,
 }
 """Examples that define a function rather than do something: run with a driver that calls it."""
 
@@ -380,5 +385,34 @@ async def test_the_documented_verifiers_accept_a_real_test_delivery(
     for results in (
         await _python_verifier_results(docs_system, by_id["verify-webhook-python"], tmp_path, cases),
         await _js_verifier_results(docs_system, by_id["verify-webhook-js"], tmp_path, cases),
+    ):
+        assert results == [True, False]
+
+
+async def test_the_documented_destination_verifiers_accept_a_real_test_delivery(
+    docs_system: DocsSystem, receiver: Receiver, tmp_path: Path
+):
+    created = await docs_system.graphql(
+        "mutation($p: ID!, $url: String!) { createDestination(projectId: $p, input: {name: \"Docs\", url: $url})"
+        " { secret destination { id } } }",
+        {"p": docs_system.project_id, "url": f"{receiver.url}/destination"},
+    )
+    secret = created["data"]["createDestination"]["secret"]
+    tested = await docs_system.graphql(
+        "mutation($id: ID!) { testDestination(id: $id) { ok } }",
+        {"id": created["data"]["createDestination"]["destination"]["id"]},
+    )
+    assert tested["data"]["testDestination"]["ok"] is True, tested
+    [post] = receiver.on("/destination")
+    header, body = post.headers["x-trackmint-signature"], post.body.decode()
+    assert json.loads(body)["test"] is True
+    cases = [
+        {"secret": secret, "header": header, "body": body},
+        {"secret": secret, "header": header, "body": body.replace("TrackMint Test", "TrackMint Tost")},
+    ]
+    by_id = {block.id: block for block in EXECUTED}
+    for results in (
+        await _python_verifier_results(docs_system, by_id["verify-destination-python"], tmp_path, cases),
+        await _js_verifier_results(docs_system, by_id["verify-destination-js"], tmp_path, cases),
     ):
         assert results == [True, False]

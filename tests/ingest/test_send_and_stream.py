@@ -66,6 +66,30 @@ async def test_resent_batch_is_deduplicated_by_jetstream(ingest_server, project,
     assert await stream_message_count(jetstream, settings) == 1
 
 
+async def test_json_nested_thousands_deep_is_rejected_on_send_and_stream_and_its_neighbour_acked(
+    ingest_server, project, settings, jetstream
+):
+    # Found by tests/fuzz: this escaped validation as RecursionError: UNKNOWN on Send, UNAVAILABLE on Stream.
+    def deep_and_good():
+        deep = track_event("deep")
+        deep.properties_json = '{"a": ' + "[" * 3000 + "]" * 3000 + "}"
+        return [deep, track_event("good")]
+
+    channel, stub = ingest_stub(ingest_server.port)
+    async with channel:
+        sent = await stub.Send(batch_of(deep_and_good(), sequence=1), metadata=auth(project.write_key))
+        call = stub.Stream(metadata=auth(project.write_key))
+        await call.write(batch_of(deep_and_good(), sequence=2))
+        await call.done_writing()
+        streamed = [ack async for ack in call]
+
+    for ack in (sent, *streamed):
+        assert ack.accepted == 1
+        assert [(r.index, Code.Name(r.code)) for r in ack.rejections] == [(0, "REJECTION_CODE_TOO_DEEP")]
+    assert [ack.sequence for ack in streamed] == [2]
+    assert await stream_message_count(jetstream, settings) == 2
+
+
 async def test_event_time_is_stored_corrected_for_client_clock_skew(ingest_server, processor, project, db):
     client_ahead_ns = 3600 * 1_000_000_000  # the client's clock is one hour fast
     before = time.time_ns()

@@ -247,6 +247,51 @@ def test_batch_sent_at_is_used_when_the_event_has_none():
     assert accepted.sent_at.ToNanoseconds() == RECEIVED + skew
 
 
+def _stamps(event: event_pb2.Event, name: str, seconds: int, nanos: int) -> None:
+    stamp = getattr(event, name)
+    stamp.seconds, stamp.nanos = seconds, nanos
+
+
+@pytest.mark.parametrize(("field", "seconds", "nanos"), [
+    # Found by tests/fuzz: both far in the past cancel out in the skew correction, then writing sent_at back
+    # raised ValueError (seconds beyond int64) out of validation: an UNKNOWN status on Send.
+    ("both", -(2**63), -1),
+    # Accepted before, then unstorable: the processor stages sent_at as int64 microseconds.
+    ("both", 2**62, 0),
+    ("sent_at", RECEIVED // NS, -1),
+    ("sent_at", RECEIVED // NS, NS),
+    ("timestamp", 253_402_300_800, 0),  # 10000-01-01
+])
+def test_timestamp_or_sent_at_that_is_no_valid_timestamp_is_rejected_and_its_neighbour_accepted(
+    field, seconds, nanos
+):
+    bad = good_event()
+    for name in ("timestamp", "sent_at") if field == "both" else (field,):
+        _stamps(bad, name, seconds, nanos)
+
+    result = validate([bad, good_event()])
+
+    (rejection,) = result.rejections
+    assert (rejection.index, rejection.code) == (0, Code.REJECTION_CODE_INVALID_FIELD)
+    assert "is not a valid timestamp" in rejection.reason and "years 1 to 9999" in rejection.reason
+    assert len(result.accepted) == 1
+
+
+def test_events_relying_on_a_batch_sent_at_that_is_no_valid_timestamp_are_rejected():
+    own = good_event()
+    own.sent_at.FromNanoseconds(RECEIVED)
+    relying = good_event()
+    batch = batch_of([relying, own], sequence=3)
+    batch.sent_at.seconds, batch.sent_at.nanos = -(2**63), 0
+
+    result = validate_batch(batch, LIMITS, ValidationStats(), received_at_ns=RECEIVED)
+
+    (rejection,) = result.rejections
+    assert (rejection.index, rejection.code) == (0, Code.REJECTION_CODE_INVALID_FIELD)
+    assert "the batch's sent_at" in rejection.reason
+    assert [event.message_id for event in result.accepted] == [own.message_id]
+
+
 def test_unset_timestamp_means_received_time():
     event = good_event()
     event.ClearField("timestamp")
@@ -339,6 +384,19 @@ def test_integers_beyond_64_bits_are_accepted_like_postgresql_does():
     from ingest.validation import _json_problem
 
     assert _json_problem("properties_json", '{"big": 123456789012345678901234567890}', 10) is None
+
+
+@pytest.mark.parametrize("text", ["[" * 3000 + "]" * 3000, '{"a": ' * 3000 + "1" + "}" * 3000,
+                                  '{"a": ' + "[" * 3000 + "]" * 3000 + "}"])
+def test_json_nested_past_the_parsers_own_limits_is_too_deep_not_a_crash(text):
+    # Found by tests/fuzz: orjson refuses ~1000 levels, and the standard library fallback then raised
+    # RecursionError out of validation (an UNKNOWN status on Send, an endless UNAVAILABLE retry on Stream).
+    from ingest.validation import _json_problem
+
+    code, reason = _json_problem("traits_json", text, 10)
+
+    assert code == Code.REJECTION_CODE_TOO_DEEP
+    assert reason == "traits_json nests deeper than 10 levels"
 
 
 @pytest.mark.parametrize("address", ["203.0.113.7", "2001:db8::1", "::ffff:192.0.2.1"])

@@ -25,5 +25,6 @@ async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task
 
 async def stop_server(server: uvicorn.Server, task: asyncio.Task) -> None:
     server.should_exit = True
-    async with asyncio.timeout(_STARTUP_TIMEOUT_SECONDS):
+    # uvicorn gives open connections the settings' shutdown grace, then cancels them.
+    async with asyncio.timeout((server.config.timeout_graceful_shutdown or 0) + _STARTUP_TIMEOUT_SECONDS):
         await task

@@ -51,6 +51,15 @@ async def test_an_empty_event_name_is_bad_user_input(project, client):
     assert error_codes(await define(client, project.project_id, "  ", PRICE_SCHEMA, "OFF")) == ["BAD_USER_INPUT"]
 
 
+async def test_event_names_with_a_nul_are_refused_with_a_code_not_an_unexpected_error(project, client):
+    # Found by tests/fuzz: PostgreSQL refused the NUL and the caller got a masked "Unexpected error." (no code).
+    projected = str(project.project_id)
+    assert error_codes(await define(client, project.project_id, "a\x00", PRICE_SCHEMA, "OFF")) == ["BAD_USER_INPUT"]
+    assert error_codes(await execute(client, DELETE, projectId=projected, event="a\x00")) == ["NOT_FOUND"]
+    for arguments in ({"event": "a\x00"}, {"code": "\x00"}):
+        assert error_codes(await execute(client, REJECTED, projectId=projected, **arguments)) == ["BAD_USER_INPUT"]
+
+
 async def test_a_viewer_reads_but_cannot_define_delete_or_replay(project, client, db, settings, query_url):
     await define(client, project.project_id, "purchase", PRICE_SCHEMA, "REJECT")
     viewer = await add_member(db, settings, (await _organization(db, project.project_id)), "VIEWER")

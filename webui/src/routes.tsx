@@ -83,12 +83,20 @@ export const SCREENS: Screen[] = [
     icon: "bell", needsProject: true, nav: false, component: lazy(() => import("./pages/AlertRulePage")),
   },
   {
+    path: "/reports", label: "Reports", section: "reports", roles: ALL_ROLES, group: "Analytics",
+    icon: "events", needsProject: true, component: lazy(() => import("./pages/ReportsPage")),
+  },
+  {
     path: "/api-keys", label: "API keys", section: "api_keys", roles: MANAGERS, group: "Data",
     icon: "keys", needsProject: true, component: lazy(() => import("./pages/ApiKeysPage")),
   },
   {
     path: "/definitions", label: "Event definitions", section: "events", roles: MANAGERS, group: "Data",
     icon: "events", needsProject: true, component: lazy(() => import("./pages/DefinitionsPage")),
+  },
+  {
+    path: "/destinations", label: "Destinations", section: "destinations", roles: MANAGERS, group: "Data",
+    icon: "live", needsProject: true, component: lazy(() => import("./pages/DestinationsPage")),
   },
   {
     path: "/projects", label: "Projects", section: "projects", roles: ALL_ROLES, group: "Organization",

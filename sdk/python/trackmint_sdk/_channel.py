@@ -8,8 +8,8 @@ from trackmint_sdk._options import Options
 from trackmint_sdk._version import __version__
 
 
-def open_channel(options: Options) -> grpc.aio.Channel:
-    """A grpc.aio channel to ``options.endpoint``; connects lazily, on the first call."""
+def open_channel(options: Options, endpoint: str) -> grpc.aio.Channel:
+    """A grpc.aio channel to ``endpoint`` (one of ``options.endpoints``); connects lazily, on the first call."""
     channel_options = [
         # Detect dead connections under a long-lived stream; ingest must allow pings
         # this often (grpc.http2.min_ping_interval_without_data_ms <= 60 s).
@@ -25,5 +25,5 @@ def open_channel(options: Options) -> grpc.aio.Channel:
     ]
     if options.secure:
         credentials = grpc.ssl_channel_credentials(root_certificates=options.root_certificates)
-        return grpc.aio.secure_channel(options.endpoint, credentials, options=channel_options)
-    return grpc.aio.insecure_channel(options.endpoint, options=channel_options)
+        return grpc.aio.secure_channel(endpoint, credentials, options=channel_options)
+    return grpc.aio.insecure_channel(endpoint, options=channel_options)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from trackmint_sdk.errors import TrackMintError
 from trackmint_sdk.events import DEFAULT_MAX_EVENT_BYTES
@@ -14,7 +14,7 @@ class Options:
     """Client options; see the Client docstring for what each one means."""
 
     write_key: str
-    endpoint: str
+    endpoint: str | Sequence[str]
     batch_size: int = 500
     max_batch_bytes: int = 512 * 1024
     flush_interval: float = 0.5
@@ -27,12 +27,18 @@ class Options:
     secure: bool = False
     root_certificates: bytes | None = None
     on_error: Callable[[TrackMintError], None] | None = None
+    endpoints: tuple[str, ...] = field(init=False)
+    """Every ingest address, in the order the sender tries them (``endpoint`` as given may be one or several)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.write_key, str) or not self.write_key.strip():
             raise ValueError("write_key must be a non-empty string (the project's write key)")
-        if not isinstance(self.endpoint, str) or not self.endpoint.strip():
-            raise ValueError("endpoint must be 'host:port' of the TrackMint ingest service")
+        endpoints = (self.endpoint,) if isinstance(self.endpoint, str) else tuple(self.endpoint)
+        if not endpoints or any(not isinstance(item, str) or not item.strip() for item in endpoints):
+            raise ValueError(
+                "endpoint must be 'host:port' of the TrackMint ingest service, or a list of them (replicas)"
+            )
+        object.__setattr__(self, "endpoints", tuple(item.strip() for item in endpoints))
         for name in ("batch_size", "max_batch_bytes", "max_queue_size", "max_in_flight", "max_event_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -13,6 +13,11 @@ keep their sequence numbers and go out before newer batches, so sequences
 still increase within each stream; they are safe because the server stores
 each message_id once.
 
+Given several endpoints (ingest replicas), the sender uses one at a time and
+moves to the next (round robin) when a stream to it fails in a way a replica
+can cause (``_status.should_fail_over``: unreachable, killed, draining, no ack
+in time); the un-acked batches are then resent to the new endpoint.
+
 ``flush()`` waits for a *watermark*: batches hold contiguous ranges of event
 ordinals, so every event before ordinal N is settled (acked, rejected or
 dropped) once no un-settled batch starts below N and the buffer has handed
@@ -75,10 +80,11 @@ class _Batch:
 class _Session:
     """One Ingest.Stream call and the batches written to it that are not acked yet."""
 
-    __slots__ = ("call", "ended", "in_flight", "reader")
+    __slots__ = ("call", "ended", "endpoint", "in_flight", "reader")
 
-    def __init__(self, call: grpc.aio.StreamStreamCall) -> None:
+    def __init__(self, call: grpc.aio.StreamStreamCall, endpoint: int) -> None:
         self.call = call
+        self.endpoint = endpoint
         self.in_flight: dict[int, _Batch] = {}
         self.ended = False
         self.reader: asyncio.Task[None] | None = None
@@ -95,6 +101,9 @@ class Sender:
         self._wake_event = asyncio.Event()
         self._metadata = ((_status.METADATA_AUTHORIZATION, f"Bearer {options.write_key}"),)
         self._channel: grpc.aio.Channel | None = None
+        self._endpoint = 0
+        """Index in ``options.endpoints`` of the endpoint the channel leads to."""
+        self._retired_channels: set[asyncio.Task[None]] = set()
         self._stub: ingest_service_pb2_grpc.IngestStub | None = None
         self._task: asyncio.Task[None] | None = None
         self._session: _Session | None = None
@@ -114,9 +123,40 @@ class Sender:
 
     def start(self) -> None:
         """Open the channel (connections are made lazily) and start the send loop."""
-        self._channel = open_channel(self._options)
-        self._stub = ingest_service_pb2_grpc.IngestStub(self._channel)
+        self._use_endpoint(0)
         self._task = self._loop.create_task(self._run(), name="trackmint-sender")
+
+    @property
+    def endpoint(self) -> str:
+        """The ingest address the sender uses now."""
+        return self._options.endpoints[self._endpoint]
+
+    def _use_endpoint(self, index: int) -> None:
+        """Point the sender at ``options.endpoints[index]``; the previous channel is closed in the background."""
+        previous = self._channel
+        self._endpoint = index
+        self._channel = open_channel(self._options, self.endpoint)
+        self._stub = ingest_service_pb2_grpc.IngestStub(self._channel)
+        if previous is not None:
+            closing = self._loop.create_task(previous.close())
+            self._retired_channels.add(closing)
+            closing.add_done_callback(self._retired_channels.discard)
+
+    def _fail_over(self, session: _Session, status: str, details: str) -> None:
+        """Move to the next endpoint, unless another failure of the same endpoint already did."""
+        endpoints = self._options.endpoints
+        if len(endpoints) < 2 or session.endpoint != self._endpoint:
+            return
+        failed = self.endpoint
+        self._use_endpoint((self._endpoint + 1) % len(endpoints))
+        self._counters.failovers += 1
+        logger.warning(
+            "trackmint: ingest at %s failed (%s: %s); switching to %s",
+            failed,
+            status,
+            self._options.redact(details),
+            self.endpoint,
+        )
 
     def wake(self) -> None:
         """Tell the send loop the buffer changed. Call on the sender's loop."""
@@ -168,6 +208,8 @@ class Sender:
         self._settle()
         if self._channel is not None:
             await self._channel.close()
+        if self._retired_channels:
+            await asyncio.wait(set(self._retired_channels))
         return completed
 
     def snapshot(self) -> Stats:
@@ -192,6 +234,7 @@ class Sender:
             in_flight=self._in_flight_events,
             queued=len(buffer),
             reconnects=counters.reconnects,
+            failovers=counters.failovers,
         )
 
     # -- the send loop ---------------------------------------------------------------------
@@ -307,7 +350,7 @@ class Sender:
 
     def _open_session(self) -> _Session:
         assert self._stub is not None
-        session = _Session(self._stub.Stream(metadata=self._metadata))
+        session = _Session(self._stub.Stream(metadata=self._metadata), self._endpoint)
         session.reader = self._loop.create_task(self._read(session), name="trackmint-acks")
         if self._sessions_opened:
             self._counters.reconnects += 1
@@ -390,6 +433,8 @@ class Sender:
             return
         decision = _status.classify(code, trailing)  # type: ignore[arg-type]
         status = code.name if code is not None else "OK"
+        if _status.should_fail_over(code, decision):
+            self._fail_over(session, status, details)
         if not batches and decision.action == _status.RESEND:
             # An idle stream ended (ingest restarting, a proxy timeout): nothing to resend,
             # and the next batch opens a new stream.
@@ -422,7 +467,7 @@ class Sender:
                 logger.log(
                     level,
                     "trackmint: ingest stream at %s ended (%s: %s); %d batches will be resent",
-                    options.endpoint,
+                    self.endpoint,
                     status,
                     details,
                     len(self._retry),
@@ -468,7 +513,7 @@ class Sender:
         if not self._unauthorized_logged:
             logger.error(
                 "trackmint: ingest at %s refused write key %s (%s: %s); dropping queued events",
-                self._options.endpoint,
+                self.endpoint,
                 self._options.key_hint,
                 status,
                 details,

@@ -87,6 +87,18 @@ def classify(code: grpc.StatusCode | None, trailing_metadata: Iterable[Any] | No
     return Decision(RESEND, expected=False)
 
 
+_FAIL_OVER = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
+)
+
+
+def should_fail_over(code: grpc.StatusCode | None, decision: Decision) -> bool:
+    """Whether to try the next endpoint: the stream failed in a way one ingest replica can cause (unreachable,
+    killed, draining, no ack in time). Not for a rate limit (``retry_after``, each replica counts its own) or a
+    refusal (every replica would answer the same)."""
+    return decision.action == RESEND and decision.retry_after is None and code in _FAIL_OVER
+
+
 def backoff_delay(
     attempt: int, *, initial: float, maximum: float, rng: Callable[[], float] = random.random
 ) -> float:

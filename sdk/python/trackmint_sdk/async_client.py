@@ -7,7 +7,7 @@ closing are coroutines. Use it from one event loop (the one it first runs on).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from trackmint.v1 import event_pb2
 from trackmint_sdk._buffer import Buffer
@@ -33,7 +33,7 @@ class AsyncClient(TrackingMethods):
     def __init__(
         self,
         write_key: str,
-        endpoint: str = "localhost:50051",
+        endpoint: str | Sequence[str] = "localhost:50051",
         *,
         batch_size: int = 500,
         max_batch_bytes: int = 512 * 1024,

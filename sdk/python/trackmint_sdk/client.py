@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from trackmint_sdk._buffer import Buffer
 from trackmint_sdk._loop import SHARED_LOOP
@@ -33,7 +33,9 @@ class Client(TrackingMethods):
     """Sends analytics events to TrackMint ingest over one long-lived gRPC stream.
 
     ``write_key`` is the project's write key; ``endpoint`` the ingest address as
-    ``"host:port"``. Options:
+    ``"host:port"``, or a list of them (ingest replicas): the client streams to
+    one and fails over to the next when it is unreachable, killed or draining,
+    resending what was not acknowledged. Options:
 
     - ``batch_size`` (500) / ``max_batch_bytes`` (512 KiB): a batch is sent when
       it has this many events or bytes, or
@@ -57,7 +59,7 @@ class Client(TrackingMethods):
     def __init__(
         self,
         write_key: str,
-        endpoint: str = "localhost:50051",
+        endpoint: str | Sequence[str] = "localhost:50051",
         *,
         batch_size: int = 500,
         max_batch_bytes: int = 512 * 1024,

@@ -53,6 +53,8 @@ class Stats:
     """Median time from writing a batch to its ack, over the last 4096 acked batches."""
     ack_latency_p99_ms: float | None = None
     """99th percentile of the same."""
+    failovers: int = 0
+    """Switches to the next of several ingest endpoints after the current one failed."""
 
 
 ACK_LATENCY_SAMPLES = 4096
@@ -78,6 +80,7 @@ class Counters:
         self.acked = 0
         self.rejected = 0
         self.reconnects = 0
+        self.failovers = 0
         self.dropped = dict.fromkeys(DROP_REASONS, 0)
         self.ack_latencies: deque[float] = deque(maxlen=ACK_LATENCY_SAMPLES)
 

@@ -1,0 +1,1 @@
+"""Outbound webhooks ("destinations"): matching events POSTed as signed JSON batches to customers' URLs."""

@@ -1,0 +1,1 @@
+"""GraphQL of destinations (outbound webhooks): types, queries, mutations."""
