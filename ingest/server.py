@@ -33,6 +33,7 @@ from ingest.validation import Limits
 from messaging.names import Names
 from messaging.streams import connect_jetstream
 from observability.lifecycle import run_until_signalled
+from observability.logs import RequestIdInterceptor
 from observability.ops_server import OpsServer, start_ops_server
 from storage.database import create_pool
 from trackmint.v1 import ingest_service_pb2
@@ -122,6 +123,7 @@ async def _serve_grpc(
     replay = ReplayResponder(nc, names, ReplayService(pool, pipeline, publisher))
     service = IngestService(keys=keys, usage=usage, pipeline=pipeline)
     server = grpc.aio.server(
+        interceptors=[RequestIdInterceptor()],
         options=[
             ("grpc.max_receive_message_length", settings.max_batch_bytes),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),

@@ -1,7 +1,7 @@
 """Structured logs: one JSON object per line, with the service and, inside a request, its request id.
 
 A request id comes from the caller (`X-Request-Id` over HTTP, `x-request-id` gRPC metadata) or is made
-up, is echoed back, and is attached to every log line written while the request is handled (a context
+up, is echoed back over HTTP, and is attached to every log line written while the request is handled (a context
 variable, so concurrent requests on one event loop keep their own). `TRACKMINT_LOG_FORMAT=text` gives
 human-readable lines instead, for a terminal.
 """
@@ -12,6 +12,7 @@ import secrets
 from contextvars import ContextVar
 from typing import Literal
 
+import grpc
 from pythonjsonlogger.json import JsonFormatter
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,3 +91,41 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id.reset(token)
+
+
+class RequestIdInterceptor(grpc.aio.ServerInterceptor):
+    """gRPC server interceptor: each call gets a request id (the caller's `x-request-id` metadata when sane,
+    else a new one), set for the logs written while it is handled, streams included."""
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        offered = dict(handler_call_details.invocation_metadata or ()).get(REQUEST_ID_HEADER)
+        current = new_request_id(offered if isinstance(offered, str) else None)
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            async def unary(request, context):  # type: ignore[no-untyped-def]
+                token = request_id.set(current)
+                try:
+                    return await inner(request, context)
+                finally:
+                    request_id.reset(token)
+
+            return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer,
+                                                       handler.response_serializer)
+        if handler.stream_stream is not None:
+            streamed = handler.stream_stream
+
+            async def stream(requests, context):  # type: ignore[no-untyped-def]
+                token = request_id.set(current)
+                try:
+                    async for response in streamed(requests, context):
+                        yield response
+                finally:
+                    request_id.reset(token)
+
+            return grpc.stream_stream_rpc_method_handler(stream, handler.request_deserializer,
+                                                         handler.response_serializer)
+        return handler  # unary-stream and stream-unary: none in our services
