@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     stream_duplicate_window_seconds: float = Field(120, gt=0)
     stream_replicas: int = Field(1, ge=1, le=5)
     stream_storage: Literal["file", "memory"] = "file"
+    # Ingest refuses new batches (UNAVAILABLE, "processors are behind") while events not yet stored fill this
+    # share of the stream: the stream drops its oldest messages when full, and those must be stored ones.
+    stream_backlog_refuse_fraction: float = Field(0.8, gt=0, le=0.95)
 
     # Input limits enforced by ingest.
     max_batch_events: int = Field(1000, ge=1, le=10_000)

@@ -3,7 +3,7 @@
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ingest.pipeline import BatchPipeline
@@ -25,11 +25,18 @@ class IngestCollector(Collector):
             rejected.add_metric([reason.removeprefix("REJECTION_CODE_")], count)
         yield rejected
         batches = CounterMetricFamily("trackmint_ingest_batches_refused", "Whole batches refused, by reason: the "
-                                      "write key over its rate limit, or the event stream unavailable.",
+                                      "write key over its rate limit, the event stream unavailable, or the "
+                                      "processors too far behind.",
                                       labels=["reason"])
         batches.add_metric(["rate_limited"], stats.rate_limited_batches)
         batches.add_metric(["unavailable"], stats.unavailable_batches)
+        batches.add_metric(["processors_behind"], stats.backlog_refused_batches)
         yield batches
+        backlog = self._pipeline.backlog.backlog if self._pipeline.backlog is not None else None
+        if backlog is not None:
+            yield GaugeMetricFamily("trackmint_ingest_processor_backlog_ratio", "Events the processors have not "
+                                    "stored, as a share of the event stream's byte limit (ingest refuses above "
+                                    "TRACKMINT_STREAM_BACKLOG_REFUSE_FRACTION).", value=backlog.fraction)
         yield CounterMetricFamily("trackmint_ingest_events_enriched", "Events enriched (user agent, geo, referrer).",
                                   value=stats.enrichment.events)
         schemas = self._pipeline.schemas

@@ -11,6 +11,7 @@ into an EventBatch and encode the ack. Replaying recorded rejections
 from dataclasses import dataclass, field
 
 from ingest.auth import Grant
+from ingest.backlog import BacklogGuard
 from ingest.enrichment import EnrichmentContext, EnrichmentStats, enrich_batch
 from ingest.errors import InvalidBatchError, RateLimitedError, UnavailableError
 from ingest.publisher import EventPublisher
@@ -28,6 +29,8 @@ class PipelineStats:
     rate_limited_batches: int = 0
     # Batches whose good events could not be made durable (the stream unavailable): nothing was acked.
     unavailable_batches: int = 0
+    # Batches refused because the processors were too far behind (ingest/backlog.py): nothing was acked.
+    backlog_refused_batches: int = 0
     # Events JetStream stored and ingest acked.
     accepted_events: int = 0
 
@@ -52,6 +55,7 @@ class BatchPipeline:
         enrichment: EnrichmentContext | None = None,
         schemas: SchemaRegistry | None = None,
         rejections: RejectionPublisher | None = None,
+        backlog: BacklogGuard | None = None,
     ) -> None:
         self._limiter = limiter
         self._publisher = publisher
@@ -61,6 +65,7 @@ class BatchPipeline:
         # Public for their running stats (`.stats`).
         self.schemas = schemas
         self.rejections = rejections
+        self.backlog = backlog
         self.stats = PipelineStats()
 
     async def accept(self, grant: Grant, batch: batch_pb2.EventBatch) -> batch_pb2.BatchAck:
@@ -76,12 +81,24 @@ class BatchPipeline:
             raise RateLimitedError(
                 f"write key over its rate limit; retry batch {batch.sequence} after {wait:.3f}s", wait
             )
-        checked = await self.check(grant.project_id, grant.store_ip, batch)
+        # About what the batch adds to the stream (enrichment adds a little), counted from admission on.
+        admitted = batch.ByteSize() if self.backlog is not None else 0
+        if self.backlog is not None:
+            try:
+                self.backlog.admit(admitted)
+            except UnavailableError:
+                self.stats.backlog_refused_batches += 1
+                raise
+        published = 0
         try:
-            await self._publisher.publish(grant.project_id, checked.accepted, checked.received_at_ns)
+            checked = await self.check(grant.project_id, grant.store_ip, batch)
+            published = await self._publisher.publish(grant.project_id, checked.accepted, checked.received_at_ns)
         except UnavailableError:
             self.stats.unavailable_batches += 1
             raise
+        finally:
+            if self.backlog is not None:
+                self.backlog.settle(admitted, published)
         self.stats.accepted_events += len(checked.accepted)
         if self.rejections is not None:
             # After the good events are durable; never fails their ack (failures are logged and counted).

@@ -78,10 +78,11 @@ class EventPublisher:
         self.latency = Histogram("trackmint_ingest_publish_seconds", "Time from publishing a batch to JetStream "
                                  "storing it, seconds.", registry=None, buckets=PUBLISH_BUCKETS)
 
-    async def publish(self, project_id: str, events: list[event_pb2.Event], received_at_ns: int) -> None:
-        """Return only once JetStream has stored every event; raise UnavailableError otherwise."""
+    async def publish(self, project_id: str, events: list[event_pb2.Event], received_at_ns: int) -> int:
+        """Return (the bytes published) only once JetStream has stored every event; raise UnavailableError
+        otherwise."""
         if not events:
-            return
+            return 0
         if not self._nc.is_connected:
             raise UnavailableError("event stream unavailable (NATS disconnected); nothing was acked, retry")
         subject = self._names.events_subject(project_id)
@@ -101,3 +102,4 @@ class EventPublisher:
             logger.warning("publish to %s failed: %r", subject, error)
             raise UnavailableError(refusal_reason(error)) from error
         self.latency.observe(time.perf_counter() - started)
+        return sum(len(payload) for _, payload in envelopes)

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from config import Settings
 from ingest.auth import KeyResolver
+from ingest.backlog import BacklogGuard
 from ingest.enrichment import EnrichmentContext, GeoLocator, open_geo_database
 from ingest.http_bridge.app import Bridge
 from ingest.http_bridge.server import BridgeServer, start_bridge
@@ -74,6 +75,8 @@ class IngestServer:
             await self.server.stop(grace)
         if self.replay is not None:
             await self.replay.stop()
+        if self.service.pipeline.backlog is not None:
+            await self.service.pipeline.backlog.stop()
         if self.ops is not None:
             await self.ops.stop()
         await self.usage.stop()
@@ -111,6 +114,7 @@ async def _serve_grpc(
     keys = KeyResolver(pool, ttl=settings.api_key_cache_ttl_seconds)
     names = Names(settings.nats_namespace)
     publisher = EventPublisher(nc, js, names)
+    backlog = BacklogGuard(nc, js, names, settings.stream_backlog_refuse_fraction)
     pipeline = BatchPipeline(
         limiter=RateLimiter(settings.rate_limit_events_per_second, settings.rate_limit_burst_seconds),
         publisher=publisher,
@@ -119,6 +123,7 @@ async def _serve_grpc(
         enrichment=EnrichmentContext(geo=geo),
         schemas=SchemaRegistry(pool, ttl=settings.schema_cache_ttl_seconds),
         rejections=RejectionPublisher(nc, js, names),
+        backlog=backlog,
     )
     replay = ReplayResponder(nc, names, ReplayService(pool, pipeline, publisher))
     service = IngestService(keys=keys, usage=usage, pipeline=pipeline)
@@ -159,6 +164,7 @@ async def _serve_grpc(
         raise
     await replay.start()
     usage.start()
+    backlog.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("ingest listening on %s:%s", settings.ingest_host, port)

@@ -47,9 +47,9 @@ def events_stream_config(settings: Settings) -> StreamConfig:
         subjects=[names.events_subjects],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE if settings.stream_storage == "file" else StorageType.MEMORY,
-        # A full stream refuses new batches (ingest answers UNAVAILABLE) rather than
-        # silently discarding events the processor has not stored yet.
-        discard=DiscardPolicy.NEW,
+        # A full stream drops its oldest messages, so stored events make room for new ones; ingest refuses
+        # new batches long before an event the processors have not stored could be dropped (ingest/backlog.py).
+        discard=DiscardPolicy.OLD,
         max_bytes=settings.stream_max_bytes,
         max_age=settings.stream_max_age_seconds,
         duplicate_window=settings.stream_duplicate_window_seconds,

@@ -19,6 +19,8 @@ ROWS = [
          [("sum by (reason) (rate(trackmint_ingest_events_rejected_total[5m]))", "{{reason}}")]),
         ("Batches refused per second", "ops",
          [("sum by (reason) (rate(trackmint_ingest_batches_refused_total[5m]))", "{{reason}}")]),
+        ("Processors' backlog, share of the event stream", "percentunit",
+         [("max(trackmint_ingest_processor_backlog_ratio)", "unstored")]),
         ("Publish latency (p50, p95)", "s", [
             ("histogram_quantile(0.5, sum by (le) (rate(trackmint_ingest_publish_seconds_bucket[5m])))", "p50"),
             ("histogram_quantile(0.95, sum by (le) (rate(trackmint_ingest_publish_seconds_bucket[5m])))", "p95"),

@@ -1,12 +1,10 @@
-"""Drill: the JetStream stream reaches its byte limit. Ingest refuses what it cannot store (UNAVAILABLE with a
-reason the sender can read), acks nothing that is not in the stream, and the SDK's refused events are delivered
-once the stream has room again.
+"""Drill: the processors stop and unstored events fill the JetStream stream to its limit. Ingest refuses new
+batches (UNAVAILABLE, "processors are behind") before the stream could drop an unstored event, acks nothing that
+is not in the stream, and the SDK's refused events are delivered once a processor is back.
 
-The events stream has LIMITS retention with discard NEW (messaging/streams.py): a message leaves the stream
-only when it is older than `stream_max_age_seconds` (7 days), not when the processor has stored it. So a
-drained processor frees no space (the drill shows it: the processor stores and acks everything, and the SDK is
-still refused); what frees it here is the operator raising TRACKMINT_STREAM_MAX_BYTES and restarting ingest,
-which updates the stream (ensure_streams). The processor is stopped while the stream fills.
+The events stream drops its oldest messages when full (discard OLD, messaging/streams.py), so stored events
+make room for new ones; ingest/backlog.py keeps unstored ones from ever being the oldest dropped. No operator
+action is needed: starting the processor again is enough.
 """
 
 import asyncio
@@ -14,8 +12,10 @@ import json
 import time
 
 import grpc
+import nats
 
 from config import Settings
+from messaging.names import Names
 from storage.projects import CreatedProject
 from tests.payloads import auth, batch_of, ingest_stub, track_event
 from tests.resilience.conftest import (
@@ -30,11 +30,18 @@ from trackmint_sdk import Client
 
 SMALL_STREAM_BYTES = 1024 * 1024
 """The smallest stream the settings allow: a few dozen batches fill it."""
-ROOMY_STREAM_BYTES = 64 * 1024 * 1024
 BATCH_EVENTS = 50
 PAD = "x" * 1000
 """About 1 KB per event, so each batch is one ~60 KB JetStream message."""
 SDK_EVENTS = 2_000
+
+
+async def first_stream_sequence(settings: Settings) -> int:
+    nc = await nats.connect(settings.nats_url, connect_timeout=2)
+    try:
+        return (await nc.jetstream().stream_info(Names(settings.nats_namespace).events_stream)).state.first_seq
+    finally:
+        await nc.close()
 
 
 async def test_full_stream_refuses_acks_nothing_unstored_and_delivers_once_there_is_room(
@@ -64,9 +71,6 @@ async def test_full_stream_refuses_acks_nothing_unstored_and_delivers_once_there
     finally:
         await channel.close()
     in_stream = await stream_message_ids(settings)
-    # The processor stores everything acked, and acks it: under LIMITS retention that frees no space.
-    processor = services("processor", stream_max_bytes=SMALL_STREAM_BYTES)
-    await wait_until_stored(db, project.project_id, len(acked), within=60)
 
     # An SDK sending now is refused too: it keeps its events and retries; nothing is dropped.
     client = Client(project.write_key, ingest.endpoint, flush_interval=0.05, initial_retry_delay=0.1,
@@ -76,12 +80,14 @@ async def test_full_stream_refuses_acks_nothing_unstored_and_delivers_once_there
                        for n in range(SDK_EVENTS)}
         await asyncio.sleep(2)
         while_full = client.stats
-        # The operator gives the stream room: a larger limit, applied by restarting ingest (same port).
-        ingest.stop()
-        ingest.env["TRACKMINT_STREAM_MAX_BYTES"] = str(ROOMY_STREAM_BYTES)
-        ingest.start().wait_serving()
+        # With no processor running, the stream dropped nothing: its first message is still the first one.
+        first_sequence = await first_stream_sequence(settings)
+        # A processor comes back and stores the backlog: ingest takes batches again by itself.
+        processor = services("processor", stream_max_bytes=SMALL_STREAM_BYTES)
+        await wait_until_stored(db, project.project_id, len(acked), within=60)
         # What an SDK would do with the refused batches: send them again.
-        resender = Client(project.write_key, ingest.endpoint, flush_interval=0.05)
+        resender = Client(project.write_key, ingest.endpoint, flush_interval=0.05, initial_retry_delay=0.1,
+                          max_retry_delay=1.0)
         try:
             for events in refused:
                 for event in events:
@@ -105,15 +111,18 @@ async def test_full_stream_refuses_acks_nothing_unstored_and_delivers_once_there
         notes={"acked_before_full": len(acked), "refused_batches": len(refused),
                "sdk_acked_while_full": while_full.acked, "refusals": sorted(refusals)},
     ))
-    # Refused with a status every sender retries, and a reason that says the stream is full.
+    # Refused with a status every sender retries, and a reason that says why.
     assert refused and acked
     for code, details in refusals:
-        assert code in ("UNAVAILABLE", "RESOURCE_EXHAUSTED"), (code, details)
-        assert "full" in details and "nothing was acked" in details, details
+        assert code == "UNAVAILABLE", (code, details)
+        assert "processors are behind" in details and "nothing was acked" in details, details
     # Nothing acked that the stream does not hold; nothing refused that it does.
     assert set(acked) <= set(in_stream)
     assert not set(in_stream) - set(acked)
-    assert while_full.acked == 0 and while_full.dropped == 0 and while_full.in_flight + while_full.queued > 0
+    # While stalled the SDK is held back (at most what still fits under the limit gets through), drops nothing,
+    # and nothing unstored left the stream.
+    assert while_full.acked < SDK_EVENTS and while_full.dropped == 0 and while_full.in_flight + while_full.queued > 0
+    assert first_sequence == 1
     assert stats.acked == SDK_EVENTS and stats.dropped == 0
     assert resent.acked == len(refused) * BATCH_EVENTS and resent.dropped == 0
     assert ledger.lost == 0 and ledger.duplicates == 0 and ledger.unexpected == 0
