@@ -35,15 +35,13 @@ from pathlib import Path
 
 import asyncpg
 import grpc
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.system import BenchSystem, tree_cpu_seconds
+from bench.system import BenchSystem, ThreadedHttpServer, tree_cpu_seconds
 from bench.workload import wire_event
 from cli.embedded import free_port
 from storage import destinations
@@ -51,14 +49,13 @@ from trackmint.v1 import batch_pb2, ingest_service_pb2_grpc
 from webhooks.signing import new_nonce
 
 
-class Receiver:
+class Receiver(ThreadedHttpServer):
     """A local HTTP target in a thread of its own, counting the events it accepted."""
 
     def __init__(self) -> None:
         self.events = 0
         self.first_at: float | None = None
         self.last_at: float | None = None
-        self.port = free_port()
 
         async def receive(request: Request) -> Response:
             body = json.loads(await request.body())
@@ -67,20 +64,11 @@ class Receiver:
             self.first_at = self.first_at or self.last_at
             return Response("ok")
 
-        app = Starlette(routes=[Route("/hook", receive, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__([Route("/hook", receive, methods=["POST"])])
 
     def start(self) -> "Receiver":
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        super().start()
         return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 class Hanging:

@@ -1,6 +1,7 @@
 """End-to-end ingestion benchmark: SDK clients → ingest → JetStream → processor → PostgreSQL.
 
-    python bench/ingest.py [--duration S] [--clients N] [--rate EVENTS_PER_S] [--processors N]
+    python bench/ingest.py [--duration S] [--clients N] [--rate EVENTS_PER_S] [--processors N] [--ingest N]
+                           [--nats-cluster 3]
     python bench/ingest.py --endpoint HOST:PORT --write-key KEY [--data-dir DIR] ...   (a running system)
 
 Starts a private system (embedded PostgreSQL and NATS unless TRACKMINT_DATABASE_URL /
@@ -9,6 +10,9 @@ measures the raw stage limits with the same events, then drives ingest with N
 SDK client processes for S seconds and prints one JSON object: events/s acked
 and stored, ack latency, send-to-queryable latency (probe events polled in the
 database), peak memory of each service, and the ratios to the raw limits.
+With `--nats-cluster N` the private system runs on an N-node NATS JetStream
+cluster it starts on loopback (streams replicated on min(N, 3) nodes, the
+services given every node's URL) instead of one NATS server.
 """
 
 import argparse
@@ -44,7 +48,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run_client(endpoint: str, write_key: str, rate: float, duration: float, index: int, results,
+def run_client(endpoint: str | list[str], write_key: str, rate: float, duration: float, index: int, results,
                workload: str = "track") -> None:
     """One SDK client process: paced calls of the workload, a few probes per second, then flush."""
     from trackmint_sdk import Client
@@ -155,20 +159,29 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rate", type=float, default=25_000, help="total events/s to offer; 0 = as fast as possible")
     parser.add_argument("--processors", type=int, default=1)
+    parser.add_argument("--ingest", type=int, default=1, metavar="N",
+                        help="ingest replicas; each SDK client prefers another one and fails over to the rest")
     parser.add_argument("--workload", choices=("track", "web"), default="track",
                         help="track: identified track calls; web: anonymous page views with URL, referrer, user agent"
                              " and IP, clicks, and one identify per visitor (persons, merges, sessions, enrichment)")
     parser.add_argument("--raw-events", type=int, default=200_000)
+    parser.add_argument("--nats-cluster", type=int, default=0, metavar="N",
+                        help="run on an N-node JetStream cluster started for the run (R3 streams for N >= 3)")
     parser.add_argument("--endpoint", help="use a running ingest at HOST:PORT instead of starting a system")
     parser.add_argument("--write-key", help="write key of the project to send to (with --endpoint)")
     parser.add_argument("--data-dir", type=Path, help="data directory of a running `trackmint up` (with --endpoint)")
     arguments = parser.parse_args()
 
-    system = running_system(arguments) if arguments.endpoint else BenchSystem(processors=arguments.processors).start()
+    if arguments.endpoint and arguments.nats_cluster:
+        raise SystemExit("--nats-cluster starts a private system; it cannot be combined with --endpoint")
+    system = running_system(arguments) if arguments.endpoint else BenchSystem(
+        processors=arguments.processors, ingests=arguments.ingest, nats_cluster=arguments.nats_cluster).start()
+    stream_replicas = getattr(system, "stream_replicas", 1)
     try:
         project_id, write_key = asyncio.run(system.create_project())
         payloads = envelopes(arguments.raw_events, 500, project_id)
-        raw_jetstream = asyncio.run(jetstream_publish_rate(system.nats_url, system.namespace, payloads, 500))
+        raw_jetstream = asyncio.run(
+            jetstream_publish_rate(system.nats_url, system.namespace, payloads, 500, stream_replicas))
         raw_copy = asyncio.run(postgres_copy_rate(system.database_url, payloads))
         del payloads
 
@@ -184,12 +197,12 @@ def main() -> None:
 
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
-        endpoint = system.endpoint
+        endpoints = getattr(system, "endpoints", None) or [system.endpoint]
         per_client = arguments.rate / arguments.clients
         clients = [
             context.Process(target=run_client,
-                            args=(endpoint, write_key, per_client, arguments.duration, index, results,
-                                  arguments.workload))
+                            args=(endpoints[index % len(endpoints):] + endpoints[:index % len(endpoints)], write_key,
+                                  per_client, arguments.duration, index, results, arguments.workload))
             for index in range(arguments.clients)
         ]
         pids = system.service_pids()
@@ -227,12 +240,16 @@ def main() -> None:
             "co_located": "clients, ingest, processor(s), PostgreSQL and NATS on this machine",
             "clients": arguments.clients,
             "processors": arguments.processors if not arguments.endpoint else "running system",
+            "ingest_replicas": arguments.ingest if not arguments.endpoint else "running system",
             "offered_rate_events_per_s": arguments.rate or "max",
             "duration_s": arguments.duration,
             "workload": arguments.workload,
             "sdk_batch": "SDK defaults (500 events / 512 KiB, flush 0.5 s, 8 in flight)",
             "servers": "running system" if arguments.endpoint
             else "external" if os.environ.get("TRACKMINT_DATABASE_URL") else "embedded",
+            "nats": "running system" if arguments.endpoint
+            else f"{arguments.nats_cluster}-node JetStream cluster on loopback, R{stream_replicas} file streams"
+            if arguments.nats_cluster else "one server, R1 file streams",
         },
         "events_sent": sum(report["sent"] for report in reports),
         "events_acked": acked,

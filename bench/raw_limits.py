@@ -14,6 +14,7 @@ import nats
 from nats.js.api import StorageType, StreamConfig
 
 from bench.workload import wire_event
+from messaging.streams import nats_servers
 from processor.transform import STAGING_COLUMNS, rows_from_batch
 from processor.writer import staging_table_ddl
 from trackmint.v1 import batch_pb2
@@ -30,12 +31,14 @@ def envelopes(total_events: int, per_message: int, project_id: str) -> list[byte
     return payloads
 
 
-async def jetstream_publish_rate(nats_url: str, namespace: str, payloads: list[bytes], per_message: int) -> dict:
+async def jetstream_publish_rate(nats_url: str, namespace: str, payloads: list[bytes], per_message: int,
+                                 replicas: int = 1) -> dict:
     stream = f"{namespace.upper()}RAWBENCH"
     subject = f"{namespace}rawbench"
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     js = nc.jetstream(timeout=30)
-    await js.add_stream(StreamConfig(name=stream, subjects=[subject], storage=StorageType.FILE))
+    await js.add_stream(StreamConfig(name=stream, subjects=[subject], storage=StorageType.FILE,
+                                     num_replicas=replicas))
     window = 64
     started = time.perf_counter()
     for start in range(0, len(payloads), window):
@@ -44,7 +47,8 @@ async def jetstream_publish_rate(nats_url: str, namespace: str, payloads: list[b
     await js.delete_stream(stream)
     await nc.close()
     events = len(payloads) * per_message
-    return {"events_per_s": round(events / elapsed), "events": events, "events_per_message": per_message}
+    return {"events_per_s": round(events / elapsed), "events": events, "events_per_message": per_message,
+            "stream_replicas": replicas}
 
 
 async def postgres_copy_rate(database_url: str, payloads: list[bytes]) -> dict:

@@ -16,11 +16,9 @@ misses, the query service's CPU and memory, and the conditions of the run.
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
-import secrets
 import subprocess
 import sys
 import time
@@ -29,9 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import asyncpg
-import nats
-import nats.js.errors
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
@@ -39,13 +34,8 @@ from websockets.typing import Subprotocol
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest import percentile
-from bench.system import BenchSystem, tree_cpu_seconds, tree_rss
+from bench.system import BenchSystem, create_tenant, delete_namespace_streams, tree_cpu_seconds, tree_rss
 from cli.embedded import free_port
-from config import load_settings
-from messaging.names import Names
-from query.auth.tokens import issue_access_token
-from storage import accounts
-from storage.projects import create_project
 from trackmint_sdk import AsyncClient
 
 FEED = "subscription($p: ID!) { liveEvents(projectId: $p) { missed events { messageId committedAt } } }"
@@ -93,22 +83,6 @@ class Subscriber:
             self.latencies.append(arrived - committed)
 
 
-async def _tenant(database_url: str) -> tuple[str, str, str]:
-    """A project owned by a new organization, its write key, and the organization's ADMIN token."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        organization, user = await accounts.create_organization_with_admin(
-            connection, "Bench", email=f"bench-{secrets.token_hex(4)}@example.com", name="Bench",
-            password_hash="not-a-password-hash",
-        )
-        created = await create_project(connection, "live-bench", rate_limit=10_000_000)
-        await accounts.assign_project(connection, created.project_id, organization.id)
-    finally:
-        await connection.close()
-    token = issue_access_token(load_settings(), user.id, organization.id, user.role)
-    return str(created.project_id), created.write_key, token
-
-
 def _start_query(system: BenchSystem, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -152,7 +126,7 @@ async def _wait_for(subscribers: list[Subscriber], ids: list[str], within: float
 
 
 async def measure(system: BenchSystem, arguments: argparse.Namespace) -> dict:
-    project_id, write_key, token = await _tenant(system.database_url)
+    project_id, write_key, token = await create_tenant(system.database_url, "live-bench")
     port = free_port()
     query = _start_query(system, port)
     try:
@@ -253,20 +227,9 @@ def main() -> None:
         result = asyncio.run(measure(system, arguments))
     finally:
         system.stop()
-        asyncio.run(delete_namespace_streams(system.nats_url, system.namespace))
+        if os.environ.get("TRACKMINT_NATS_URL"):  # embedded NATS is gone with its streams
+            asyncio.run(delete_namespace_streams(system.nats_url, system.namespace))
     print(json.dumps(result, indent=2))
-
-
-async def delete_namespace_streams(nats_url: str, namespace: str) -> None:
-    """Leave nothing on the NATS server: the run's streams go with its namespace."""
-    names = Names(namespace)
-    connection = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
-    try:
-        for stream in (names.events_stream, names.dead_letter_stream):
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await connection.jetstream().delete_stream(stream)
-    finally:
-        await connection.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Bringing up a private TrackMint for a benchmark: servers, a fresh database, services as processes."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
@@ -11,9 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import nats
+import nats.js.errors
 import psutil
 
-from cli.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from cli.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres, free_port
+from config import load_settings
+from messaging.names import Names
+from messaging.streams import nats_servers
+from query.auth.tokens import issue_access_token
+from storage import accounts
 from storage.migrations import migrate
 from storage.projects import create_project
 
@@ -22,16 +30,31 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class BenchSystem:
-    """Servers and services of one benchmark run; `stop()` leaves nothing behind."""
+    """Servers and services of one benchmark run; `stop()` leaves nothing behind.
+
+    `also` names services started after ingest and the processors (`query`, `alerting`,
+    `destinations`); with `ops_ports` each service serves /healthz, /readyz and /metrics on a free
+    port of its own (the query service on its own port), listed in `metrics_urls`. `ingests` > 1 starts
+    more ingest replicas (`endpoints`, the first is `endpoint`). With `nats_cluster`
+    = N the run starts its own N-node JetStream cluster (whatever TRACKMINT_NATS_URL says), gives the
+    services every node's URL and replicates the streams on min(N, 3) nodes.
+    """
 
     processors: int = 1
+    ingests: int = 1
+    also: tuple[str, ...] = ()
+    ops_ports: bool = False
+    nats_cluster: int = 0
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="trackmint-bench-")))
     database_url: str = ""
     server_url: str = ""
     nats_url: str = ""
     namespace: str = field(default_factory=lambda: f"bench{secrets.token_hex(3)}_")
     ingest_port: int = 0
+    ingest_ports: list[int] = field(default_factory=list)
+    query_port: int = 0
     services: dict[str, subprocess.Popen] = field(default_factory=dict)
+    metrics_urls: dict[str, str] = field(default_factory=dict)
     _embedded: list = field(default_factory=list)
     _database: str = ""
 
@@ -41,8 +64,12 @@ class BenchSystem:
             postgres = EmbeddedPostgres(self.work_dir).start()
             self._embedded.append(postgres)
             self.server_url = postgres.url
-        self.nats_url = os.environ.get("TRACKMINT_NATS_URL", "")
-        if not self.nats_url:
+        self.nats_url = "" if self.nats_cluster else os.environ.get("TRACKMINT_NATS_URL", "")
+        if self.nats_cluster:
+            cluster = EmbeddedNatsCluster(self.work_dir, self.nats_cluster).start()
+            self._embedded.append(cluster)
+            self.nats_url = cluster.url
+        elif not self.nats_url:
             nats_server = EmbeddedNats(self.work_dir).start()
             self._embedded.append(nats_server)
             self.nats_url = nats_server.url
@@ -61,10 +88,22 @@ class BenchSystem:
                 "TRACKMINT_GEOIP_DATABASE_PATH", str(_ROOT / "tests/data/geo/GeoLite2-City-Test.mmdb")),
             "TRACKMINT_LOG_LEVEL": os.environ.get("TRACKMINT_LOG_LEVEL", "WARNING"),
         }
-        self.services["ingest"] = self._spawn("ingest", env)
+        if self.nats_cluster:
+            env["TRACKMINT_STREAM_REPLICAS"] = str(self.stream_replicas)
+        if "query" in self.also:
+            self.query_port = free_port()
+            env["TRACKMINT_QUERY_PORT"] = str(self.query_port)
+        self._spawn("ingest", "ingest", env)
+        self.ingest_ports = [self.ingest_port]
+        for index in range(2, self.ingests + 1):
+            self.ingest_ports.append(free_port())
+            self._spawn(f"ingest-{index}", "ingest", {**env, "TRACKMINT_INGEST_PORT": str(self.ingest_ports[-1]),
+                                                      "TRACKMINT_BRIDGE_PORT": str(free_port())})
         for index in range(self.processors):
-            self.services[f"processor-{index + 1}"] = self._spawn("processor", env)
+            self._spawn(f"processor-{index + 1}", "processor", env)
         self._wait_for_ingest()
+        for service in self.also:
+            self._spawn(service, service, env)
         return self
 
     async def _create_database(self) -> str:
@@ -90,30 +129,64 @@ class BenchSystem:
             await connection.close()
         return str(created.project_id), created.write_key
 
-    def _spawn(self, service: str, env: dict[str, str]) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "cli.main", "serve", service], env=env)
+    def _spawn(self, name: str, service: str, env: dict[str, str]) -> None:
+        if service == "query":
+            self.metrics_urls[name] = f"http://127.0.0.1:{self.query_port}/metrics"
+        elif self.ops_ports:
+            port = free_port()
+            env = {**env, f"TRACKMINT_{service.upper()}_OPS_PORT": str(port)}
+            self.metrics_urls[name] = f"http://127.0.0.1:{port}/metrics"
+        self.services[name] = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", service], env=env)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until every service with an HTTP endpoint answers /readyz with 200."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        waiting = dict(self.metrics_urls)
+        while waiting and time.monotonic() < deadline:
+            for name, url in list(waiting.items()):
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url.removesuffix("/metrics") + "/readyz", timeout=2).status_code == 200:
+                        del waiting[name]
+            time.sleep(0.2)
+        if waiting:
+            raise RuntimeError(f"not ready after {timeout} s: {', '.join(sorted(waiting))}")
 
     def _wait_for_ingest(self, timeout: float = 30) -> None:
         import socket
 
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        waiting = list(self.ingest_ports)
+        while waiting and time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.ingest_port), timeout=0.2):
-                    time.sleep(0.5)  # the processors subscribe meanwhile
-                    return
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
+                    waiting.pop(0)
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("ingest did not start")
+        if waiting:
+            raise RuntimeError("ingest did not start")
+        time.sleep(0.5)  # the processors subscribe meanwhile
 
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.ingest_port}"
 
+    @property
+    def endpoints(self) -> list[str]:
+        """Every ingest replica's address (the first is `endpoint`)."""
+        return [f"127.0.0.1:{port}" for port in self.ingest_ports]
+
+    @property
+    def stream_replicas(self) -> int:
+        return min(self.nats_cluster, 3) if self.nats_cluster else 1
+
     def service_pids(self) -> dict[str, int]:
         pids = {name: process.pid for name, process in self.services.items()}
         for server in self._embedded:
-            if server.process is not None:
+            if isinstance(server, EmbeddedNatsCluster):
+                pids.update(server.pids())
+            elif server.process is not None:
                 pids["postgres" if isinstance(server, EmbeddedPostgres) else "nats"] = server.process.pid
         return pids
 
@@ -126,7 +199,7 @@ class BenchSystem:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if not self._embedded or not isinstance(self._embedded[0], EmbeddedPostgres):
+        if self._database and (not self._embedded or not isinstance(self._embedded[0], EmbeddedPostgres)):
             asyncio.run(self._drop_database())
         for server in reversed(self._embedded):
             server.stop()
@@ -137,6 +210,34 @@ class BenchSystem:
             await admin.execute(f'DROP DATABASE IF EXISTS "{self._database}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def create_tenant(database_url: str, name: str = "bench") -> tuple[str, str, str]:
+    """A project owned by a new organization, its write key, and the organization's ADMIN access token."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        organization, user = await accounts.create_organization_with_admin(
+            connection, "Bench", email=f"bench-{secrets.token_hex(4)}@example.com", name="Bench",
+            password_hash="not-a-password-hash",
+        )
+        created = await create_project(connection, name, rate_limit=10_000_000)
+        await accounts.assign_project(connection, created.project_id, organization.id)
+    finally:
+        await connection.close()
+    token = issue_access_token(load_settings(), user.id, organization.id, user.role)
+    return str(created.project_id), created.write_key, token
+
+
+async def delete_namespace_streams(nats_url: str, namespace: str) -> None:
+    """Leave nothing on the NATS server: the run's streams (and their consumers) go with its namespace."""
+    names = Names(namespace)
+    connection = await nats.connect(nats_servers(nats_url), connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        for stream in (names.events_stream, names.dead_letter_stream):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await connection.jetstream().delete_stream(stream)
+    finally:
+        await connection.close()
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -204,3 +305,31 @@ class RunningSystem:
 
     def stop(self) -> None:
         """Nothing to stop: the system belongs to someone else."""
+
+
+class ThreadedHttpServer:
+    """A Starlette app served by uvicorn on a free loopback port, in a thread of its own (benches' local
+    HTTP targets: webhook and destination receivers)."""
+
+    def __init__(self, routes: list) -> None:
+        import threading
+
+        import uvicorn
+        from starlette.applications import Starlette
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)

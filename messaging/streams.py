@@ -16,8 +16,20 @@ from messaging.names import Names
 logger = logging.getLogger(__name__)
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of a `TRACKMINT_NATS_URL`: one URL, or a comma-separated list of a cluster's nodes.
+
+    nats-py takes a list (not a comma-separated string); it connects to one of them and, on losing it,
+    reconnects to another, including the nodes the cluster announces.
+    """
+    servers = [server.strip() for server in url.split(",") if server.strip()]
+    if not servers:
+        raise ValueError("no NATS server URL given")
+    return servers
+
+
 async def connect(url: str, *, name: str, **options: object) -> NATS:
-    """Connect with reconnection forever: services outlive NATS restarts."""
+    """Connect with reconnection forever: services outlive NATS restarts. `url` may list a cluster's nodes."""
 
     async def on_disconnect() -> None:
         logger.warning("nats disconnected", extra={"client": name})
@@ -37,7 +49,7 @@ async def connect(url: str, *, name: str, **options: object) -> NATS:
         "reconnected_cb": on_reconnect,
         "error_cb": on_error,
     }
-    return await nats.connect(url, **{**defaults, **options})
+    return await nats.connect(nats_servers(url), **{**defaults, **options})
 
 
 def events_stream_config(settings: Settings) -> StreamConfig:

@@ -20,6 +20,7 @@ import strawberry
 from nats.aio.msg import Msg
 
 from messaging.names import Names
+from messaging.streams import nats_servers
 from query.access import load_project
 from query.alerts.types import AlertEvent
 from query.context import QueryContext
@@ -61,8 +62,9 @@ class AlertsSubscription:
             queue.put_nowait(payload)
 
         try:
-            nc = await nats.connect(context.settings.nats_url, name="trackmint-query-alerts", connect_timeout=2,
-                                    max_reconnect_attempts=-1, reconnect_time_wait=1, allow_reconnect=True)
+            nc = await nats.connect(nats_servers(context.settings.nats_url), name="trackmint-query-alerts",
+                                    connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=1,
+                                    allow_reconnect=True)
         except Exception as error:  # nats-py raises several unrelated types on a failed connect
             raise UnavailableError(f"alert notices are unavailable: NATS cannot be reached ({error!r})") from None
         try:

@@ -20,6 +20,7 @@ from nats.errors import NoRespondersError
 
 from config import Settings
 from messaging.names import Names
+from messaging.streams import nats_servers
 from query.errors import BadUserInputError, UnavailableError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class ReplayClient:
                     # forever inside this request); once the client gives up it is closed and the next
                     # replay connects afresh.
                     self._nc = await nats.connect(
-                        self._url, name="trackmint-query", connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+                        nats_servers(self._url), name="trackmint-query", connect_timeout=_CONNECT_TIMEOUT_SECONDS,
                         max_reconnect_attempts=2, reconnect_time_wait=0.5, error_cb=_log_nats_error,
                     )
                 except (NatsError, OSError, TimeoutError) as error:

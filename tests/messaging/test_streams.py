@@ -5,7 +5,7 @@ import asyncio
 from nats.js.api import DiscardPolicy, StorageType
 
 from messaging.names import Names
-from messaging.streams import connect, ensure_streams
+from messaging.streams import connect, ensure_streams, nats_servers
 
 
 async def test_streams_are_created_with_the_configured_limits_and_redeclared_without_change(settings):
@@ -46,3 +46,9 @@ async def test_changed_settings_update_the_existing_stream(settings):
         assert (config.max_bytes, config.max_age) == (32 * 1024 * 1024, 3600)
     finally:
         await nc.close()
+
+
+def test_a_nats_url_may_list_every_node_of_a_cluster_separated_by_commas():
+    assert nats_servers("nats://127.0.0.1:4222") == ["nats://127.0.0.1:4222"]
+    assert nats_servers("nats://a:4222, nats://b:4222,nats://c:4222,") == [
+        "nats://a:4222", "nats://b:4222", "nats://c:4222"]

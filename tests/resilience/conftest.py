@@ -29,6 +29,7 @@ from nats.js.api import ConsumerInfo
 from cli.embedded import free_port
 from config import Settings
 from messaging.names import Names
+from messaging.streams import nats_servers
 from tests.polling import eventually
 from trackmint.v1 import batch_pb2
 
@@ -117,6 +118,7 @@ def service_env(settings: Settings, **overrides: object) -> dict[str, str]:
         "data_dir": settings.data_dir,
         "stream_storage": settings.stream_storage,
         "stream_max_bytes": settings.stream_max_bytes,
+        "stream_replicas": settings.stream_replicas,
         "log_level": "WARNING",
         # Drills measure delivery, not rate limiting.
         "rate_limit_events_per_second": 0,
@@ -181,7 +183,7 @@ async def wait_until_stored(db: asyncpg.Connection, project_id: UUID, expected: 
 async def stream_message_ids(settings: Settings) -> list[str]:
     """Every event message id in the test's events stream, one entry per stored copy."""
     stream = Names(settings.nats_namespace).events_stream
-    nc = await nats.connect(settings.nats_url, connect_timeout=2)
+    nc = await nats.connect(nats_servers(settings.nats_url), connect_timeout=2)
     try:
         js = nc.jetstream(timeout=5)
         state = (await js.stream_info(stream)).state
@@ -249,7 +251,7 @@ class ConsumerWatch:
         self._url = settings.nats_url
 
     async def __aenter__(self) -> "ConsumerWatch":
-        self._nc = await nats.connect(self._url, connect_timeout=2)
+        self._nc = await nats.connect(nats_servers(self._url), connect_timeout=2)
         self._js = self._nc.jetstream(timeout=2)
         return self
 
